@@ -1,0 +1,38 @@
+# tide: top-level build.  The build logic lives in Kbuild-helpers/*.mk.
+#
+#   make            build tided, tidectl, the BPF objects and skeletons
+#   make check      install dependencies, build, run every test
+#   make demo       install dependencies, build, run the two-host demo
+#   make bench      run the benchmarks (tables on stdout, plots in build/bench)
+#   make install    install binaries, man pages, systemd unit, libvirt hook
+#   make SAN=1      ASan+UBSan build into build-san/
+#   make V=1        show full commands
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+SHELL := /bin/bash
+
+include Kbuild-helpers/common.mk
+include Kbuild-helpers/vmlinux.mk
+include Kbuild-helpers/bpf.mk
+include Kbuild-helpers/features.mk
+include Kbuild-helpers/daemon.mk
+include Kbuild-helpers/unit.mk
+include Kbuild-helpers/tests.mk
+
+.DEFAULT_GOAL := all
+.PHONY: all deps guest clean distclean
+
+all: $(ALL_TARGETS)
+
+deps:
+	$(Q)bash Kbuild-helpers/deps.sh
+
+guest:
+	$(call msg,GUEST,$(BUILD)/guest)
+	$(Q)bash tests/guest/build.sh $(BUILD)/guest
+
+clean:
+	$(Q)rm -rf build build-san
+
+distclean: clean
