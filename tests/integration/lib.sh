@@ -1,0 +1,64 @@
+# Shared by the integration tests (sourced).  Every test brings up its own
+# testbed and tears it down on any exit, so a failing test leaves nothing.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
+export BUILD
+TB="$TOP/tests/testbed/tb"
+RESULTS=$BUILD/test-results
+mkdir -p "$RESULTS"
+T_NAME=$(basename "$0" .sh)
+
+tb() { "$TB" "$@"; }
+log() { printf '  [%s] %s\n' "$T_NAME" "$*"; }
+fail() { printf '  [%s] FAIL: %s\n' "$T_NAME" "$*" >&2; exit 1; }
+skip() { printf '  [%s] SKIP: %s\n' "$T_NAME" "$*" >&2; exit 77; }
+
+tb_cleanup() {
+	local rc=$?
+	[ -n "${T_BG_PIDS:-}" ] && kill $T_BG_PIDS 2>/dev/null
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -d /var/tmp/tide-testbed/consoles ]; then
+		for c in /var/tmp/tide-testbed/consoles/*.log; do
+			[ -e "$c" ] || continue
+			echo "  --- last lines of $(basename "$c") ---" >&2
+			tail -5 "$c" >&2
+		done
+	fi
+	tb down >/dev/null 2>&1
+	exit $rc
+}
+
+tb_start() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (namespaces, libvirtd)"
+	[ -r "$BUILD/guest/vmlinuz" ] || fail "no guest image in $BUILD/guest (make guest)"
+	trap tb_cleanup EXIT
+	trap 'exit 130' INT TERM
+	tb up "$@" >/dev/null 2>"$RESULTS/$T_NAME.up.log" || { cat "$RESULTS/$T_NAME.up.log" >&2; fail "testbed did not come up"; }
+}
+
+# key=value from "ok k=v k=v" reply lines
+kv() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
+
+# The guest's own memory check: fails the test on any page that changed
+# behind the program's back.
+verify_guest() {
+	local name=$1 where=$2 r
+	r=$(tb guest ctl "$name" verify) || fail "$name $where: guest does not answer verify ($r)"
+	[ "$(kv "$r" mismatches)" = 0 ] && [ "$(kv "$r" total_mismatches)" = 0 ] ||
+		fail "$name $where: guest memory corrupted: $r"
+	log "$name $where: memory intact ($(kv "$r" pages) pages checksummed)"
+}
+
+# The guest must run on exactly HOST and nowhere else.
+expect_on() {
+	local name=$1 host=$2 h st
+	for h in $(cat /var/tmp/tide-testbed/hosts); do
+		st=$(tb virsh "$h" domstate "$name" 2>/dev/null || true)
+		if [ "$h" = "$host" ]; then
+			[ "$st" = running ] || fail "$name should run on $h, is '${st:-absent}'"
+		else
+			[ -z "$st" ] || [ "$st" = "shut off" ] || fail "$name should not be on $h, is '$st' there"
+		fi
+	done
+}

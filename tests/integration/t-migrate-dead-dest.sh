@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Migrations to a destination that is not there must fail cleanly and leave
+# the guest running, intact, on the source:
+#  1. the destination's libvirtd is stopped before the migration starts;
+#  2. the destination's libvirtd dies while a slow migration is under way.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+tb_start
+tb guest start g1 h1 --mem 128 --ballast 32 >/dev/null 2>&1 || fail "guest g1 did not boot"
+ip=$(tb guest ip g1)
+tb guest ctl g1 dirty 2560 32 >/dev/null
+tb client "$BUILD/guest/tide-guestload" session -t 60 "$ip" 100000 50 >"$RESULTS/$T_NAME.session" 2>&1 &
+T_BG_PIDS=$!
+
+log "1: destination libvirtd stopped before the migration"
+tb libvirtd stop h2
+start=$(date +%s%N)
+if tb migrate g1 h2 --bandwidth 32 --timeout 60 2>"$RESULTS/$T_NAME.err1"; then
+	fail "migration to a stopped libvirtd succeeded?"
+fi
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+log "refused after $ms ms: $(head -1 "$RESULTS/$T_NAME.err1")"
+expect_on g1 h1
+verify_guest g1 "on the source after the refused migration"
+
+log "2: destination libvirtd killed during a slow migration"
+tb libvirtd start h2
+tb migrate g1 h2 --bandwidth 8 --timeout 60 >/dev/null 2>"$RESULTS/$T_NAME.err2" &
+mig=$!
+sleep 3
+kill -9 "$(cat /var/tmp/tide-testbed/h2/libvirtd.pid)"
+# and the destination QEMU that was receiving
+for p in $(ip netns pids tide-h2); do
+	case "$(cat /proc/$p/comm 2>/dev/null)" in qemu-system*) kill -9 "$p" ;; esac
+done
+if wait "$mig"; then fail "migration survived the death of its destination?"; fi
+log "failed as it should: $(grep -m1 . "$RESULTS/$T_NAME.err2" || echo '(no message)')"
+# the source job must be gone and the guest running there
+for i in $(seq 50); do
+	tb virsh h1 domjobinfo g1 2>/dev/null | grep -q 'Job type: *None' && break
+	sleep 0.2
+done
+expect_on g1 h1
+verify_guest g1 "on the source after the destination died"
+kill -0 "$T_BG_PIDS" 2>/dev/null || { cat "$RESULTS/$T_NAME.session" >&2; fail "the TCP session died"; }
+
+log "3: the destination comes back and the migration then works"
+tb libvirtd start h2
+tb migrate g1 h2 --bandwidth 64 --timeout 60 >/dev/null || fail "migration after recovery failed"
+expect_on g1 h2
+verify_guest g1 "after the migration to the recovered destination"
+kill -0 "$T_BG_PIDS" 2>/dev/null || fail "the TCP session died"

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# A guest migrates A->B->A... five times, each migration throttled so that
+# pre-copy needs several rounds, while a client keeps a TCP session open to
+# it.  Every arrival must have intact memory (the guest checksums every page
+# it owns), the session's counter must go on without a gap or reset, and
+# libvirt must report each migration completed.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+MIGRATIONS=${MIGRATIONS:-5}
+BANDWIDTH_MIBS=${BANDWIDTH_MIBS:-32}     # migration bandwidth cap
+DIRTY_PAGES_S=${DIRTY_PAGES_S:-2560}     # 10 MiB/s of 4 KiB pages
+DIRTY_WSS_MIB=${DIRTY_WSS_MIB:-48}       # spread over a 48 MiB working set
+MIN_ROUNDS=${MIN_ROUNDS:-5}
+
+tb_start
+tb guest start g1 h1 --mem 128 --ballast 32 >/dev/null 2>&1 || fail "guest g1 did not boot"
+ip=$(tb guest ip g1)
+verify_guest g1 "after boot"
+tb guest ctl g1 dirty "$DIRTY_PAGES_S" "$DIRTY_WSS_MIB" >/dev/null || fail "cannot start the dirtier"
+
+# one long session, one request every 50 ms, for the whole test
+tb client "$BUILD/guest/tide-guestload" session -t 60 "$ip" 100000 50 >"$RESULTS/$T_NAME.session" 2>&1 &
+session_pid=$!
+T_BG_PIDS=$session_pid
+sleep 2
+
+csv=$RESULTS/$T_NAME.csv
+echo "n,src,dst,time_ms,downtime_ms,rounds,memory_processed" >"$csv"
+printf '  %-3s %-8s %9s %12s %7s\n' "#" "move" "time_ms" "downtime_ms" "rounds"
+src=h1 dst=h2
+for n in $(seq "$MIGRATIONS"); do
+	out=$(tb migrate g1 "$dst" --bandwidth "$BANDWIDTH_MIBS" --timeout 120) ||
+		fail "migration $n $src->$dst failed"
+	t=$(sed -n 's/^time_ms=//p' <<<"$out"); d=$(sed -n 's/^downtime_ms=//p' <<<"$out")
+	r=$(sed -n 's/^rounds=//p' <<<"$out"); m=$(sed -n 's/^memory_processed=//p' <<<"$out")
+	printf '  %-3s %-8s %9s %12s %7s\n' "$n" "$src->$dst" "$t" "$d" "$r"
+	echo "$n,$src,$dst,$t,$d,$r,$m" >>"$csv"
+	[ -n "$t" ] && [ -n "$r" ] || fail "migration $n: libvirt reported no completed job: $out"
+	[ "$r" -ge "$MIN_ROUNDS" ] || fail "migration $n took $r rounds, fewer than $MIN_ROUNDS: the test would not exercise multi-round pre-copy"
+	expect_on g1 "$dst"
+	verify_guest g1 "after migration $n to $dst"
+	kill -0 "$session_pid" 2>/dev/null || { cat "$RESULTS/$T_NAME.session" >&2; fail "the TCP session died during migration $n"; }
+	tmp=$src; src=$dst; dst=$tmp
+done
+
+# the session must have kept counting through every switch-over
+kill -INT "$session_pid" 2>/dev/null || true
+wait "$session_pid" 2>/dev/null || true
+T_BG_PIDS=
+last=$(tail -1 "$RESULTS/$T_NAME.session")
+log "session: $last"
+grep -q 'FAIL' "$RESULTS/$T_NAME.session" && fail "session broke: $(grep FAIL "$RESULTS/$T_NAME.session")"
+status=$(tb guest ctl g1 status)
+log "guest status: $status"
+log "figures in $csv"
