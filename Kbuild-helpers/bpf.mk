@@ -19,5 +19,8 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
+# keep the objects: tests and bpftool want them after the skeleton is made
+.SECONDARY: $(BPF_OBJS)
+
 bpf: $(BPF_SKELS)
 .PHONY: bpf

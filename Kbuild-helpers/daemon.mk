@@ -21,3 +21,54 @@ $(BUILD)/tided $(BUILD)/tidectl: $(BUILD)/%: daemon/%.c $(LIBTIDE) $(wildcard in
 	$(Q)$(CC) $(CFLAGS) -Idaemon $(LDFLAGS) $< $(LIBTIDE) $(LDLIBS) -o $@
 
 ALL_TARGETS += $(BPF_SKELS) $(BUILD)/tided $(BUILD)/tidectl
+
+# ---- install -------------------------------------------------------------
+#   make install [PREFIX=/usr/local] [DESTDIR=...]
+# Binaries and man pages go under PREFIX; the configuration and the libvirt
+# hook under SYSCONFDIR (/etc), because that is where tided and libvirtd
+# look for them whatever the prefix.  An existing configuration is never
+# overwritten, nor a libvirt qemu hook that is not tide's.
+
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SYSTEMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
+LIBVIRT_HOOKDIR ?= $(SYSCONFDIR)/libvirt/hooks
+# a line of hooks/qemu that marks the hook as tide's
+HOOK_MARK := tide: libvirt qemu hook
+
+.PHONY: install uninstall
+install: $(BUILD)/tided $(BUILD)/tidectl
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMD_UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/tide $(DESTDIR)$(LIBVIRT_HOOKDIR)
+	$(Q)install -m 0755 $(BUILD)/tided $(DESTDIR)$(SBINDIR)/tided
+	$(Q)install -m 0755 $(BUILD)/tidectl $(DESTDIR)$(BINDIR)/tidectl
+	$(Q)install -m 0644 man/tided.8 man/tidectl.8 $(DESTDIR)$(MANDIR)/man8/
+	$(Q)install -m 0644 man/tided.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(Q)sed 's|/usr/local/sbin/tided|$(SBINDIR)/tided|g' packaging/tided.service \
+		> $(DESTDIR)$(SYSTEMD_UNITDIR)/tided.service
+	$(Q)chmod 0644 $(DESTDIR)$(SYSTEMD_UNITDIR)/tided.service
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/tide/tided.conf ]; then \
+		echo "  keeping existing $(DESTDIR)$(SYSCONFDIR)/tide/tided.conf"; \
+	else \
+		install -m 0644 packaging/tided.conf $(DESTDIR)$(SYSCONFDIR)/tide/tided.conf; \
+	fi
+	$(Q)hook=$(DESTDIR)$(LIBVIRT_HOOKDIR)/qemu; \
+	if [ -e "$$hook" ] && ! grep -qF '$(HOOK_MARK)' "$$hook"; then \
+		echo "  NOT installing $$hook: a qemu hook that is not tide's is there;" \
+		     "merge hooks/qemu into it by hand" >&2; \
+	else \
+		install -m 0755 hooks/qemu "$$hook"; \
+	fi
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/tided $(DESTDIR)$(BINDIR)/tidectl \
+		$(DESTDIR)$(MANDIR)/man8/tided.8 $(DESTDIR)$(MANDIR)/man8/tidectl.8 \
+		$(DESTDIR)$(MANDIR)/man5/tided.conf.5 $(DESTDIR)$(SYSTEMD_UNITDIR)/tided.service
+	$(Q)hook=$(DESTDIR)$(LIBVIRT_HOOKDIR)/qemu; \
+	if [ -e "$$hook" ] && grep -qF '$(HOOK_MARK)' "$$hook"; then rm -f "$$hook"; fi
+	@echo "  kept $(DESTDIR)$(SYSCONFDIR)/tide/tided.conf (your configuration)"

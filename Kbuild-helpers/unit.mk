@@ -1,4 +1,42 @@
 # cmocka unit tests: tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME
-# (owned by the daemon skeleton work; see tests/unit/)
-.PHONY: check-unit
-check-unit:
+#
+# A test links -lcmocka and libtide.a.  To reach a module's statics it may
+# `#include "../../daemon/module.c"` (chrony style): the test then defines
+# every symbol of that module, so the archive never pulls its object and
+# nothing is defined twice.
+#
+# Per-test link flags, e.g. to stub libvirt behind daemon/virt.c:
+#   TEST_LDFLAGS_test_NAME := -Wl,--wrap=virt_domain_get_job_stats
+#
+#   make check-unit              build and run every test
+#   make check-unit T=loop       build and run only tests/unit/test_loop.c
+#   make SAN=1 check-unit        the same under ASan+UBSan, in build-san/
+#   make unit                    build them only
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+UNIT_LDLIBS := -lcmocka
+# a module included by a test changes that test: depend on the sources too
+UNIT_DEPS := $(wildcard tests/unit/*.h include/*.h daemon/*.h daemon/*.c)
+
+# libvirt stubbed under daemon/virt.c's adapter (see tests/unit/test_virt.c)
+TEST_LDFLAGS_test_virt := -Wl,--wrap=virDomainGetJobStats
+
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBTIDE) $(UNIT_DEPS) | $(BUILD)/tests
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) -Idaemon -Itests/unit $(LDFLAGS) $(TEST_LDFLAGS_test_$*) \
+		$< $(LIBTIDE) $(LDLIBS) $(UNIT_LDLIBS) -o $@
+
+ifdef T
+UNIT_RUN := $(filter %/test_$(T),$(UNIT_BINS))
+else
+UNIT_RUN := $(UNIT_BINS)
+endif
+
+.PHONY: unit check-unit
+unit: $(UNIT_BINS)
+
+check-unit: $(UNIT_RUN)
+	$(call msg,TEST,unit ($(BUILD)))
+	$(Q)bash tests/unit/run.sh $(BUILD) $(UNIT_RUN)

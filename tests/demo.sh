@@ -21,10 +21,10 @@ tb up
 tb status
 
 step "booting guest g1 on h1 (QEMU/TCG, 128 MiB, diskless)"
-tb guest start g1 h1 --mem 128
+tb guest start g1 h1 --mem 128 --ballast 16
 ip=$(tb guest ip g1)
-tb guest ctl g1 dirty 2560 48      # 10 MiB/s over a 48 MiB working set
-echo "g1 at $ip dirties 10 MiB/s over 48 MiB; the client opens a TCP session to it"
+tb guest ctl g1 dirty 2560 32      # 10 MiB/s over a 32 MiB working set
+echo "g1 at $ip dirties 10 MiB/s over 32 MiB; the client opens a TCP session to it"
 tb client "$BUILD/guest/tide-guestload" session -t 60 "$ip" 100000 100 >"$BUILD/demo-session.log" 2>&1 &
 session=$!
 sleep 2

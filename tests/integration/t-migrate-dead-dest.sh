@@ -7,7 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 tb_start
-tb guest start g1 h1 --mem 128 --ballast 32 >/dev/null 2>&1 || fail "guest g1 did not boot"
+tb guest start g1 h1 --mem 128 --ballast 16 >/dev/null 2>&1 || fail "guest g1 did not boot"
 ip=$(tb guest ip g1)
 tb guest ctl g1 dirty 2560 32 >/dev/null
 tb client "$BUILD/guest/tide-guestload" session -t 60 "$ip" 100000 50 >"$RESULTS/$T_NAME.session" 2>&1 &

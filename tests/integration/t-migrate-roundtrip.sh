@@ -9,12 +9,12 @@ set -euo pipefail
 
 MIGRATIONS=${MIGRATIONS:-5}
 BANDWIDTH_MIBS=${BANDWIDTH_MIBS:-32}     # migration bandwidth cap
-DIRTY_PAGES_S=${DIRTY_PAGES_S:-2560}     # 10 MiB/s of 4 KiB pages
-DIRTY_WSS_MIB=${DIRTY_WSS_MIB:-48}       # spread over a 48 MiB working set
+DIRTY_PAGES_S=${DIRTY_PAGES_S:-3840}     # 15 MiB/s of 4 KiB pages
+DIRTY_WSS_MIB=${DIRTY_WSS_MIB:-32}       # spread over a 32 MiB working set
 MIN_ROUNDS=${MIN_ROUNDS:-5}
 
 tb_start
-tb guest start g1 h1 --mem 128 --ballast 32 >/dev/null 2>&1 || fail "guest g1 did not boot"
+tb guest start g1 h1 --mem 128 --ballast 16 >/dev/null 2>&1 || fail "guest g1 did not boot"
 ip=$(tb guest ip g1)
 verify_guest g1 "after boot"
 tb guest ctl g1 dirty "$DIRTY_PAGES_S" "$DIRTY_WSS_MIB" >/dev/null || fail "cannot start the dirtier"

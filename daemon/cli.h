@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cli: tidectl's command-line machinery, after bpftool's main.c/main.h.
+ *
+ * Table-driven dispatch: one table per object, `struct cmd { name, func }`,
+ * and cmd_select() picks the entry whose name the word matches exactly or
+ * as the only prefix (`tidectl st` = status; `tidectl v` is an error when
+ * both "version" and "vm" exist).  Objects with verbs are a second level:
+ *     static const struct cmd vm_cmds[] = { { "show", do_show }, ... };
+ *     static int do_vm(int argc, char **argv)
+ *     { return cmd_select(vm_cmds, argc, argv, do_vm_help); }
+ *
+ * Output: every command produces one json_object; -j prints it, -p pretty
+ * prints it (and implies -j), otherwise a plain printer formats it.
+ * Errors go through p_err(): `Error: ...` on stderr, or {"error": "..."} on
+ * stdout in JSON mode, so a script reading stdout always gets JSON.
+ */
+#ifndef TIDE_CLI_H
+#define TIDE_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "tide.h"
+
+#define CLI_DEFAULT_TIMEOUT_MS 5000
+
+struct cmd {
+	const char *cmd;
+	int (*func)(int argc, char **argv);
+};
+
+struct cli_env {
+	const char *bin_name;
+	bool json;
+	bool pretty;
+	bool help;		/* -h given */
+	bool version;		/* -V given */
+	const char *socket_path;
+	int timeout_ms;
+	FILE *out;		/* stdout; tests point these elsewhere */
+	FILE *err;		/* stderr */
+	bool error_printed;	/* JSON mode prints only the first error */
+};
+
+extern struct cli_env cli;
+
+/* Reset cli to defaults (bin_name from argv[0]). */
+void cli_reset(const char *argv0);
+/*
+ * Parse options (anywhere on the line, as bpftool does).  Returns the
+ * index of the first non-option argument, or -1 after p_err().
+ */
+int cli_parse_opts(int argc, char **argv);
+
+bool is_prefix(const char *pfx, const char *str);
+int cmd_select(const struct cmd *cmds, int argc, char **argv,
+	       int (*help)(int argc, char **argv));
+
+void p_err(const char *fmt, ...) __tide_printf(1, 2);
+void p_info(const char *fmt, ...) __tide_printf(1, 2);
+
+/* Print obj as JSON (plain or pretty, per -p), with a newline. */
+void cli_print_json(struct json_object *obj);
+/* s with control characters shown as '?': plain output of names that came
+ * from users must not drive the terminal. */
+const char *cli_safe(const char *s, char *buf, size_t buf_bytes);
+
+/* bpftool's argument macros; they expect argc/argv in scope. */
+void cli_usage(void) __attribute__((noreturn));
+/* the program's help, called by cli_usage() */
+extern int (*cli_help_fn)(int argc, char **argv);
+
+#define NEXT_ARG()	({ argc--; argv++; if (argc < 0) cli_usage(); })
+#define NEXT_ARGP()	({ (*argc)--; (*argv)++; if (*argc < 0) cli_usage(); })
+#define BAD_ARG()	({ p_err("what is '%s'?", *argv); -1; })
+#define GET_ARG()	({ argc--; *argv++; })
+#define REQ_ARGS(cnt)							\
+	({								\
+		int _cnt = (cnt);					\
+		bool _res;						\
+									\
+		if (argc < _cnt) {					\
+			p_err("'%s' needs at least %d arguments, %d found", \
+			      argv[-1], _cnt, argc);			\
+			_res = false;					\
+		} else {						\
+			_res = true;					\
+		}							\
+		_res;							\
+	})
+
+#endif /* TIDE_CLI_H */

@@ -1,0 +1,673 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * conf: configuration file.  See conf.h for the contract.
+ *
+ * The file is parsed by libconfig into a tree, then every top-level setting
+ * is looked up in a table of known keys and checked (type, range, form)
+ * into a fresh struct tide_conf that starts from the defaults.  Nothing is
+ * applied until the whole file has passed.
+ */
+#include <errno.h>
+#include <libconfig.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+#define MAX_SUBSCRIBERS 16
+/* a peer name is a label in tidectl tables and Prometheus: keep it simple */
+#define PEER_NAME_MAX_BYTES 63
+/* how much of a bad value an error message quotes */
+#define QUOTE_MAX_BYTES 48
+
+enum key_type {
+	KEY_URI,		/* non-empty string without blanks */
+	KEY_ABS_PATH,		/* absolute path */
+	KEY_SOCKET_PATH,	/* absolute path that fits in sun_path */
+	KEY_OPT_PATH,		/* absolute path, or "" for "disabled" */
+	KEY_MS,			/* integer milliseconds in [min, max] */
+	KEY_LOG_LEVEL,
+	KEY_PEERS,
+};
+
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	int64_t min, max;
+	/* false: the daemon has already acted on it (socket bound, libvirt
+	 * connected), so a reload keeps the old value and warns */
+	bool reloadable;
+};
+
+#define FIELD(f) offsetof(struct tide_conf, f)
+
+static const struct key keys[] = {
+	{ "libvirt_uri", KEY_URI, FIELD(libvirt_uri), 0, 0, false },
+	{ "control_socket", KEY_SOCKET_PATH, FIELD(control_socket), 0, 0, false },
+	{ "state_dir", KEY_ABS_PATH, FIELD(state_dir), 0, 0, false },
+	{ "tick_ms", KEY_MS, FIELD(tick_ms), 10, 60000, true },
+	{ "textfile_dir", KEY_OPT_PATH, FIELD(textfile_dir), 0, 0, true },
+	{ "textfile_interval_ms", KEY_MS, FIELD(textfile_interval_ms), 1000, 3600000, true },
+	{ "log_level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0, true },
+	{ "peers", KEY_PEERS, FIELD(peers), 0, 0, true },
+};
+
+static struct {
+	struct tide_conf *cur;
+	char *file;
+	bool must_exist;
+	struct {
+		conf_reload_cb cb;
+		void *arg;
+	} subs[MAX_SUBSCRIBERS];
+	size_t n_subs;
+} cs;
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static char **str_field(struct tide_conf *c, const struct key *k)
+{
+	return (char **)((char *)c + k->offset);
+}
+
+void conf_free(struct tide_conf *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c->libvirt_uri);
+	free(c->control_socket);
+	free(c->state_dir);
+	free(c->textfile_dir);
+	for (size_t i = 0; i < c->n_peers; i++) {
+		free(c->peers[i].name);
+		free(c->peers[i].uri);
+	}
+	free(c->peers);
+	free(c);
+}
+
+int conf_defaults(struct tide_conf **out)
+{
+	struct tide_conf *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->libvirt_uri = strdup(TIDE_DEFAULT_LIBVIRT_URI);
+	c->control_socket = strdup(TIDE_DEFAULT_CONTROL_SOCKET);
+	c->state_dir = strdup(TIDE_DEFAULT_STATE_DIR);
+	c->textfile_dir = strdup(TIDE_DEFAULT_TEXTFILE_DIR);
+	c->tick_ms = 1000;
+	c->textfile_interval_ms = 15000;
+	c->log_level = LOG_LEVEL_INFO;
+	if (!c->libvirt_uri || !c->control_socket || !c->state_dir || !c->textfile_dir) {
+		conf_free(c);
+		return -ENOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+struct ctx {
+	const char *name;	/* file name for messages */
+	char *err;
+	size_t err_bytes;
+};
+
+static int fail_at(const struct ctx *x, const config_setting_t *s, const char *fmt, ...)
+	__tide_printf(3, 4);
+
+static int fail_at(const struct ctx *x, const config_setting_t *s, const char *fmt, ...)
+{
+	const char *file = s ? config_setting_source_file(s) : NULL;
+	size_t used;
+	va_list ap;
+	int n;
+
+	n = snprintf(x->err, x->err_bytes, "%s:%u: ", file ? file : x->name,
+		     s ? config_setting_source_line(s) : 0);
+	used = n > 0 && (size_t)n < x->err_bytes ? (size_t)n : 0;
+	va_start(ap, fmt);
+	vsnprintf(x->err + used, x->err_bytes - used, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* The value as the user wrote it, for "got ..." in messages. */
+static void describe(const config_setting_t *s, char *buf, size_t n)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		snprintf(buf, n, "%lld", config_setting_get_int64(s));
+		break;
+	case CONFIG_TYPE_FLOAT:
+		snprintf(buf, n, "%g", config_setting_get_float(s));
+		break;
+	case CONFIG_TYPE_BOOL:
+		snprintf(buf, n, "%s", config_setting_get_bool(s) ? "true" : "false");
+		break;
+	case CONFIG_TYPE_STRING: {
+		const char *v = config_setting_get_string(s);
+		size_t len = strlen(v);
+		size_t o = 0;
+
+		/* quoted, cut, and with control characters made visible */
+		buf[o++] = '"';
+		for (size_t i = 0; i < len && i < QUOTE_MAX_BYTES && o + 6 < n; i++) {
+			unsigned char ch = (unsigned char)v[i];
+
+			if (ch < 0x20 || ch == 0x7f)
+				o += (size_t)snprintf(buf + o, n - o, "\\x%02x", ch);
+			else
+				buf[o++] = (char)ch;
+		}
+		if (len > QUOTE_MAX_BYTES && o + 5 < n) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+		}
+		buf[o++] = '"';
+		buf[o] = '\0';
+		break;
+	}
+	case CONFIG_TYPE_GROUP:
+		snprintf(buf, n, "a group { ... }");
+		break;
+	case CONFIG_TYPE_ARRAY:
+		snprintf(buf, n, "an array [ ... ]");
+		break;
+	case CONFIG_TYPE_LIST:
+		snprintf(buf, n, "a list ( ... )");
+		break;
+	default:
+		snprintf(buf, n, "nothing");
+	}
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[64];
+
+	if (lb >= ARRAY_SIZE(row))
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static const struct key *find_key(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static const char *suggest_key(const char *name)
+{
+	const char *best = NULL;
+	size_t best_d = 3;	/* only close misspellings */
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		size_t d = edit_distance(name, keys[i].name);
+
+		if (d < best_d) {
+			best_d = d;
+			best = keys[i].name;
+		}
+	}
+	return best;
+}
+
+static bool has_control_or_blank(const char *s, bool blanks_too)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch == 0x7f || (blanks_too && ch == ' '))
+			return true;
+	}
+	return false;
+}
+
+/* ---- checkers ---------------------------------------------------------- */
+
+static int get_string(const struct ctx *x, const config_setting_t *s,
+		      const char *what, const char **out)
+{
+	char got[QUOTE_MAX_BYTES + 16];
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		describe(s, got, sizeof(got));
+		return fail_at(x, s, "'%s' must be %s, got %s", config_setting_name(s), what, got);
+	}
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+static int check_string_key(const struct ctx *x, const struct key *k,
+			    const config_setting_t *s, struct tide_conf *c)
+{
+	char got[QUOTE_MAX_BYTES + 16];
+	const char *what, *v = NULL;
+	char **field = str_field(c, k);
+	bool disabled;
+	char *copy;
+	int err;
+
+	switch (k->type) {
+	case KEY_URI:
+		what = "a non-empty string (a libvirt URI)";
+		break;
+	case KEY_SOCKET_PATH:
+		what = "an absolute path shorter than 108 bytes (a unix socket)";
+		break;
+	case KEY_OPT_PATH:
+		what = "an absolute path, or \"\" to disable";
+		break;
+	default:
+		what = "an absolute path";
+	}
+	err = get_string(x, s, what, &v);
+	if (err)
+		return err;
+	describe(s, got, sizeof(got));
+	disabled = k->type == KEY_OPT_PATH && *v == '\0';
+	if (!disabled && (*v == '\0' || has_control_or_blank(v, k->type == KEY_URI)))
+		return fail_at(x, s, "'%s' must be %s, got %s", k->name, what, got);
+	if (!disabled && k->type != KEY_URI) {
+		/* tided runs from "/": a relative path would be a surprise */
+		if (v[0] != '/' || strlen(v) >= PATH_MAX)
+			return fail_at(x, s, "'%s' must be %s, got %s", k->name, what, got);
+		if (k->type == KEY_SOCKET_PATH &&
+		    strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return fail_at(x, s, "'%s' must be %s, got %s (%zu bytes)",
+				       k->name, what, got, strlen(v));
+	}
+	copy = strdup(v);
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int check_ms(const struct ctx *x, const struct key *k,
+		    const config_setting_t *s, struct tide_conf *c)
+{
+	char got[QUOTE_MAX_BYTES + 16];
+	int type = config_setting_type(s);
+	long long v;
+
+	if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
+		v = config_setting_get_int64(s);
+		if (v >= k->min && v <= k->max) {
+			*(uint32_t *)((char *)c + k->offset) = (uint32_t)v;
+			return 0;
+		}
+	}
+	describe(s, got, sizeof(got));
+	return fail_at(x, s, "'%s' must be an integer between %lld and %lld, got %s",
+		       k->name, (long long)k->min, (long long)k->max, got);
+}
+
+static int check_log_level(const struct ctx *x, const struct key *k,
+			   const config_setting_t *s, struct tide_conf *c)
+{
+	char got[QUOTE_MAX_BYTES + 16];
+	static const char what[] = "one of \"err\", \"warning\", \"notice\", \"info\", \"debug\"";
+	const char *v = NULL;
+	int err;
+
+	err = get_string(x, s, what, &v);
+	if (err)
+		return err;
+	if (log_level_parse(v, &c->log_level) == 0)
+		return 0;
+	describe(s, got, sizeof(got));
+	return fail_at(x, s, "'%s' must be %s, got %s", k->name, what, got);
+}
+
+static bool peer_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > PEER_NAME_MAX_BYTES)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
+			return false;
+	}
+	return true;
+}
+
+static int check_peers(const struct ctx *x, const struct key *k,
+		       const config_setting_t *s, struct tide_conf *c)
+{
+	char got[QUOTE_MAX_BYTES + 16];
+	int type = config_setting_type(s);
+	int n;
+
+	if (type != CONFIG_TYPE_LIST && !(type == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0)) {
+		describe(s, got, sizeof(got));
+		return fail_at(x, s, "'peers' must be a list of groups, "
+			       "( { name = \"h2\"; uri = \"qemu+tcp://10.0.0.2/system\"; } ), got %s", got);
+	}
+	n = config_setting_length(s);
+	if (n == 0)
+		return 0;
+	c->peers = calloc((size_t)n, sizeof(*c->peers));
+	if (!c->peers)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *p = config_setting_get_elem(s, (unsigned int)i);
+		struct conf_peer *peer = &c->peers[c->n_peers];
+
+		if (config_setting_type(p) != CONFIG_TYPE_GROUP) {
+			describe(p, got, sizeof(got));
+			return fail_at(x, p, "peer %d must be a group { name = ...; uri = ...; }, got %s",
+				       i + 1, got);
+		}
+		c->n_peers++;
+		for (int j = 0; j < config_setting_length(p); j++) {
+			const config_setting_t *f = config_setting_get_elem(p, (unsigned int)j);
+			const char *name = config_setting_name(f), *v = NULL;
+			char **dst;
+			int err;
+
+			if (strcmp(name, "name") == 0) {
+				dst = &peer->name;
+			} else if (strcmp(name, "uri") == 0) {
+				dst = &peer->uri;
+			} else {
+				return fail_at(x, f, "unknown setting '%s' in peer %d "
+					       "(a peer has 'name' and 'uri')", name, i + 1);
+			}
+			err = get_string(x, f, "a non-empty string", &v);
+			if (err)
+				return err;
+			describe(f, got, sizeof(got));
+			if (dst == &peer->name && !peer_name_ok(v))
+				return fail_at(x, f, "peer name must be 1 to %d letters, digits, "
+					       "'-', '_' or '.', got %s", PEER_NAME_MAX_BYTES, got);
+			if (dst == &peer->uri && (*v == '\0' || has_control_or_blank(v, true)))
+				return fail_at(x, f, "peer uri must be a libvirt URI, got %s", got);
+			*dst = strdup(v);
+			if (!*dst)
+				return -ENOMEM;
+		}
+		if (!peer->name || !peer->uri)
+			return fail_at(x, p, "peer %d needs both 'name' and 'uri'", i + 1);
+		for (size_t j = 0; j + 1 < c->n_peers; j++)
+			if (strcmp(c->peers[j].name, peer->name) == 0)
+				return fail_at(x, p, "peer name '%s' is used twice", peer->name);
+	}
+	return 0;
+}
+
+static int parse_tree(const struct ctx *x, config_t *cfg, struct tide_conf *c)
+{
+	const config_setting_t *root = config_root_setting(cfg);
+
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned int)i);
+		const char *name = config_setting_name(s);
+		const struct key *k = find_key(name);
+		int err;
+
+		if (!k) {
+			const char *hint = suggest_key(name);
+
+			if (hint)
+				return fail_at(x, s, "unknown setting '%s'; did you mean '%s'?",
+					       name, hint);
+			return fail_at(x, s, "unknown setting '%s'", name);
+		}
+		switch (k->type) {
+		case KEY_MS:
+			err = check_ms(x, k, s, c);
+			break;
+		case KEY_LOG_LEVEL:
+			err = check_log_level(x, k, s, c);
+			break;
+		case KEY_PEERS:
+			err = check_peers(x, k, s, c);
+			break;
+		default:
+			err = check_string_key(x, k, s, c);
+		}
+		if (err == -ENOMEM)
+			snprintf(x->err, x->err_bytes, "%s: out of memory", x->name);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Parse what cfg holds (already read) into *out. */
+static int finish(const struct ctx *x, config_t *cfg, bool ok, const char *path,
+		  struct tide_conf **out)
+{
+	struct tide_conf *c = NULL;
+	int err;
+
+	if (!ok) {
+		const char *file = config_error_file(cfg);
+
+		snprintf(x->err, x->err_bytes, "%s:%d: %s", file ? file : x->name,
+			 config_error_line(cfg), config_error_text(cfg));
+		return -EINVAL;
+	}
+	err = conf_defaults(&c);
+	if (err) {
+		snprintf(x->err, x->err_bytes, "%s: out of memory", x->name);
+		return err;
+	}
+	err = parse_tree(x, cfg, c);
+	if (err)
+		goto cleanup;
+	if (path) {
+		c->path = strdup(path);
+		if (!c->path) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+	}
+	*out = c;
+	c = NULL;
+cleanup:
+	conf_free(c);
+	return err;
+}
+
+int conf_load(const char *path, bool must_exist, struct tide_conf **out,
+	      char *err, size_t err_bytes)
+{
+	struct ctx x = { .name = path, .err = err, .err_bytes = err_bytes };
+	char *dir_copy = NULL;
+	struct stat st;
+	config_t cfg;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		if (ret == -ENOENT && !must_exist) {
+			ret = conf_defaults(out);
+			if (ret)
+				snprintf(err, err_bytes, "%s: out of memory", path);
+			return ret;
+		}
+		snprintf(err, err_bytes, "cannot open '%s': %s", path, strerror(-ret));
+		return ret;
+	}
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, err_bytes, "cannot read '%s': not a regular file", path);
+		fclose(f);
+		return -EINVAL;
+	}
+	config_init(&cfg);
+	/* @include "x" is relative to the including file's directory */
+	dir_copy = strdup(path);
+	if (dir_copy)
+		config_set_include_dir(&cfg, dirname(dir_copy));
+	ret = finish(&x, &cfg, config_read(&cfg, f) == CONFIG_TRUE, path, out);
+	config_destroy(&cfg);
+	free(dir_copy);
+	fclose(f);
+	return ret;
+}
+
+int conf_parse_string(const char *text, const char *name, struct tide_conf **out,
+		      char *err, size_t err_bytes)
+{
+	struct ctx x = { .name = name, .err = err, .err_bytes = err_bytes };
+	config_t cfg;
+	int ret;
+
+	config_init(&cfg);
+	ret = finish(&x, &cfg, config_read_string(&cfg, text) == CONFIG_TRUE, NULL, out);
+	config_destroy(&cfg);
+	return ret;
+}
+
+/* ---- the configuration in use ------------------------------------------ */
+
+int conf_init(const char *path)
+{
+	char err[CONF_ERR_BYTES];
+	struct tide_conf *c = NULL;
+	int ret;
+
+	cs.must_exist = path != NULL;
+	path = path ? path : TIDE_DEFAULT_CONFIG;
+	/* absolute: a daemon works from "/", and SIGHUP re-reads this path */
+	if (path[0] == '/') {
+		cs.file = strdup(path);
+	} else {
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd))) {
+			log_err("cannot resolve '%s': cannot get the working directory: %s",
+				path, strerror(errno));
+			return -errno;
+		}
+		if (asprintf(&cs.file, "%s/%s", cwd, path) < 0)
+			cs.file = NULL;
+	}
+	if (!cs.file)
+		return -ENOMEM;
+	ret = conf_load(cs.file, cs.must_exist, &c, err, sizeof(err));
+	if (ret) {
+		log_err("%s", err);
+		free(cs.file);
+		cs.file = NULL;
+		return ret;
+	}
+	if (!c->path)
+		log_notice("no configuration file '%s'; using the defaults", cs.file);
+	else
+		log_info("configuration read from '%s'", c->path);
+	cs.cur = c;
+	return 0;
+}
+
+void conf_fini(void)
+{
+	conf_free(cs.cur);
+	free(cs.file);
+	memset(&cs, 0, sizeof(cs));
+}
+
+const struct tide_conf *conf_get(void)
+{
+	return cs.cur;
+}
+
+const char *conf_file(void)
+{
+	return cs.file ? cs.file : TIDE_DEFAULT_CONFIG;
+}
+
+int conf_subscribe(conf_reload_cb cb, void *arg)
+{
+	if (!cb)
+		return -EINVAL;
+	if (cs.n_subs >= MAX_SUBSCRIBERS)
+		return -ENOSPC;
+	cs.subs[cs.n_subs].cb = cb;
+	cs.subs[cs.n_subs].arg = arg;
+	cs.n_subs++;
+	return 0;
+}
+
+int conf_reload(void)
+{
+	char err[CONF_ERR_BYTES];
+	struct tide_conf *next = NULL, *old;
+	int ret;
+
+	if (!cs.cur)
+		return -ENODEV;
+	ret = conf_load(cs.file, cs.must_exist, &next, err, sizeof(err));
+	if (ret) {
+		log_err("cannot reload the configuration: %s; keeping the previous one", err);
+		return ret;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const struct key *k = &keys[i];
+		char **was, **now, *swap;
+
+		if (k->reloadable)
+			continue;
+		/* every key that needs a restart is a string */
+		was = str_field(cs.cur, k);
+		now = str_field(next, k);
+		if (strcmp(*was, *now) == 0)
+			continue;
+		log_warn("%s: changing '%s' needs a restart of tided; keeping \"%s\"",
+			 cs.file, k->name, *was);
+		swap = *was;
+		*was = *now;
+		*now = swap;
+	}
+	old = cs.cur;
+	cs.cur = next;
+	conf_free(old);
+	if (cs.cur->path)
+		log_notice("configuration reloaded from '%s'", cs.cur->path);
+	else
+		log_notice("configuration file '%s' is gone; using the defaults", cs.file);
+	for (size_t i = 0; i < cs.n_subs; i++)
+		cs.subs[i].cb(cs.cur, cs.subs[i].arg);
+	return 0;
+}

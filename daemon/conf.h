@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * conf: tided's configuration file (libconfig syntax).
+ *
+ * Every key has a default, so an empty or missing file is a valid
+ * configuration.  A file is read whole into a new struct tide_conf and
+ * checked before anything uses it: unknown keys, wrong types, out-of-range
+ * values and syntax errors are refused with a message naming the file and
+ * line, e.g.
+ *     tided.conf:7: 'tick_ms' must be an integer between 10 and 60000, got "fast"
+ * and the configuration in use stays as it was.  That is what makes SIGHUP
+ * safe: a half-edited file is never half-applied.
+ *
+ * Adding a key: a field in struct tide_conf, a row in the key table of
+ * conf.c (type, range, default, whether it can change on reload), a line in
+ * man/tided.conf.5 and in packaging/tided.conf.
+ *
+ * Modules keep a copy of what they need from the struct, or call
+ * conf_get() again: a reload frees the previous struct.
+ */
+#ifndef TIDE_CONF_H
+#define TIDE_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "tide.h"
+
+/* longest error message conf_load() produces, terminator included */
+#define CONF_ERR_BYTES 512
+
+struct conf_peer {
+	char *name;	/* short host name, as tidectl shows it */
+	char *uri;	/* libvirt URI of that host */
+};
+
+struct tide_conf {
+	char *path;			/* file read; NULL: built-in defaults only */
+	char *libvirt_uri;
+	char *control_socket;
+	char *state_dir;
+	uint32_t tick_ms;		/* collection interval */
+	char *textfile_dir;		/* "" disables the Prometheus export */
+	uint32_t textfile_interval_ms;
+	enum log_level log_level;
+	struct conf_peer *peers;
+	size_t n_peers;
+};
+
+/*
+ * Load the configuration in use.  path NULL: TIDE_DEFAULT_CONFIG, and a
+ * missing file means defaults (logged).  A path given (-c) must exist.
+ */
+int conf_init(const char *path);
+void conf_fini(void);
+/* The configuration in use; never NULL between conf_init() and conf_fini(). */
+const struct tide_conf *conf_get(void);
+/* The file conf_init() was given, or the default path. */
+const char *conf_file(void);
+
+/*
+ * Read the file again.  On any error: logged, -errno returned, the
+ * configuration in use untouched.  Keys that cannot change without a
+ * restart (libvirt_uri, control_socket, state_dir) keep their old value,
+ * with a warning.  Subscribers run after the new configuration is in place.
+ */
+int conf_reload(void);
+typedef void (*conf_reload_cb)(const struct tide_conf *conf, void *arg);
+int conf_subscribe(conf_reload_cb cb, void *arg);
+
+/*
+ * The parser itself, with no global state (tests, --check-config).
+ * must_exist false: a missing file gives the defaults.  On error, err holds
+ * "FILE:LINE: what is wrong" and *out is untouched.
+ */
+int conf_load(const char *path, bool must_exist, struct tide_conf **out,
+	      char *err, size_t err_bytes) __tide_must_check;
+/* Same, from a string; name stands for the file name in messages. */
+int conf_parse_string(const char *text, const char *name, struct tide_conf **out,
+		      char *err, size_t err_bytes) __tide_must_check;
+int conf_defaults(struct tide_conf **out) __tide_must_check;
+void conf_free(struct tide_conf *conf);
+
+#endif /* TIDE_CONF_H */

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prom: build a textfile in memory, then swap it in atomically.
+ *
+ * Label values are user input (domain names): backslash, double quote and
+ * newline are escaped as the exposition format requires; everything else,
+ * UTF-8 included, passes through.  HELP text escapes backslash and newline.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "prom.h"
+
+int prom_begin(struct prom *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->mem = open_memstream(&p->buf, &p->len);
+	return p->mem ? 0 : -errno;
+}
+
+static void put_escaped(FILE *f, const char *s, bool quote)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\\\", f);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else if (quote && *s == '"')
+			fputs("\\\"", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+void prom_family(struct prom *p, const char *name, const char *type, const char *help)
+{
+	if (!p->mem)
+		return;
+	if (strlen(name) >= sizeof(p->family)) {
+		p->err = p->err ?: -ENAMETOOLONG;
+		return;
+	}
+	strcpy(p->family, name);
+	fprintf(p->mem, "# HELP %s ", name);
+	put_escaped(p->mem, help, false);
+	fprintf(p->mem, "\n# TYPE %s %s\n", name, type);
+}
+
+static bool in_family(const char *family, const char *name)
+{
+	static const char *const suffixes[] = { "", "_bucket", "_sum", "_count" };
+	size_t n = strlen(family);
+
+	if (strncmp(name, family, n))
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++)
+		if (!strcmp(name + n, suffixes[i]))
+			return true;
+	return false;
+}
+
+void prom_sample(struct prom *p, const char *name, const struct prom_label *labels,
+		 size_t nr_labels, double value)
+{
+	if (!p->mem)
+		return;
+	/* a sample outside its family would make the file invalid */
+	if (!p->family[0] || !in_family(p->family, name)) {
+		p->err = p->err ?: -EINVAL;
+		return;
+	}
+	fputs(name, p->mem);
+	if (nr_labels) {
+		fputc('{', p->mem);
+		for (size_t i = 0; i < nr_labels; i++) {
+			fprintf(p->mem, "%s%s=\"", i ? "," : "", labels[i].name);
+			put_escaped(p->mem, labels[i].value ?: "", true);
+			fputc('"', p->mem);
+		}
+		fputc('}', p->mem);
+	}
+	if (isnan(value))
+		fputs(" NaN\n", p->mem);
+	else if (isinf(value))
+		fputs(value > 0 ? " +Inf\n" : " -Inf\n", p->mem);
+	else if (value == (double)(long long)value && fabs(value) < 1e15)
+		fprintf(p->mem, " %lld\n", (long long)value);
+	else
+		fprintf(p->mem, " %.9g\n", value);
+}
+
+const char *prom_text(struct prom *p)
+{
+	if (!p->mem || fflush(p->mem))
+		return "";
+	return p->buf;
+}
+
+void prom_abort(struct prom *p)
+{
+	if (p->mem)
+		fclose(p->mem);
+	free(p->buf);
+	memset(p, 0, sizeof(*p));
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int prom_commit(struct prom *p, const char *dir, const char *file)
+{
+	char path[4096], tmp[4096];
+	int fd = -1, dfd = -1, err;
+
+	if (!p->mem)
+		return -EINVAL;
+	if (fclose(p->mem)) {
+		p->mem = NULL;
+		err = -errno;
+		goto cleanup;
+	}
+	p->mem = NULL;
+	err = p->err;
+	if (err)
+		goto cleanup;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/%s.new", dir, file) >= sizeof(tmp)) {
+		err = -ENAMETOOLONG;
+		goto cleanup;
+	}
+	/* node_exporter reads only *.prom, so the .new file is never seen */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	err = write_all(fd, p->buf, p->len);
+	if (!err && fsync(fd))
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	fd = -1;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		goto cleanup;
+	}
+	/* the rename itself must survive a crash */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+cleanup:
+	free(p->buf);
+	memset(p, 0, sizeof(*p));
+	return err;
+}

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * status: the "status" control command.  See status.h.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "feat.h"
+#include "status.h"
+#include "util.h"
+
+static struct {
+	uint64_t start_ms;	/* monotonic: uptime must not jump with the clock */
+	bool registered;
+} ss;
+
+#define ADD(obj, key, val) json_object_object_add(obj, key, val)
+
+int status_fill(struct json_object *reply)
+{
+	const struct tide_conf *c = conf_get();
+	const struct tide_features *f = feat_get();
+	struct json_object *peers;
+
+	ADD(reply, "version", json_object_new_string(TIDE_VERSION));
+	ADD(reply, "pid", json_object_new_int((int)getpid()));
+	ADD(reply, "uptime_s", json_object_new_int64((int64_t)((util_monotonic_ms() - ss.start_ms) / 1000)));
+	ADD(reply, "config", json_object_new_string(conf_file()));
+	if (!c)
+		return -ENODEV;
+	ADD(reply, "config_loaded", json_object_new_boolean(c->path != NULL));
+	ADD(reply, "control_socket", json_object_new_string(c->control_socket));
+	ADD(reply, "state_dir", json_object_new_string(c->state_dir));
+	ADD(reply, "libvirt_uri", json_object_new_string(c->libvirt_uri));
+	ADD(reply, "tick_ms", json_object_new_int64(c->tick_ms));
+	ADD(reply, "textfile_dir", json_object_new_string(c->textfile_dir));
+	ADD(reply, "textfile_interval_ms", json_object_new_int64(c->textfile_interval_ms));
+	ADD(reply, "log_level", json_object_new_string(log_level_name(c->log_level)));
+	peers = json_object_new_array();
+	for (size_t i = 0; peers && i < c->n_peers; i++) {
+		struct json_object *p = json_object_new_object();
+
+		if (!p)
+			break;
+		ADD(p, "name", json_object_new_string(c->peers[i].name));
+		ADD(p, "uri", json_object_new_string(c->peers[i].uri));
+		json_object_array_add(peers, p);
+	}
+	ADD(reply, "peers", peers);
+	ADD(reply, "bpf_attach", json_object_new_string(f ? feat_bpf_attach(f) : "unknown"));
+	ADD(reply, "features", f ? feat_to_json_short(f) : json_object_new_object());
+	return 0;
+}
+
+static int cmd_status(struct json_object *req, struct json_object *reply, void *arg)
+{
+	int err = status_fill(reply);
+
+	if (err)
+		return ctl_error(reply, err, "status unavailable: %s", strerror(-err));
+	return 0;
+}
+
+int status_init(void)
+{
+	int err;
+
+	ss.start_ms = util_monotonic_ms();
+	err = ctl_register("status", cmd_status, NULL);
+	if (err)
+		return err;
+	ss.registered = true;
+	return 0;
+}
+
+void status_fini(void)
+{
+	if (ss.registered)
+		ctl_unregister("status");
+	ss.registered = false;
+}

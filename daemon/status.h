@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * status: the "status" control command (what `tidectl status` shows).
+ *
+ * Reply members: version, pid, uptime_s, config, config_loaded,
+ * control_socket, state_dir, libvirt_uri, tick_ms, textfile_dir,
+ * textfile_interval_ms, log_level, peers [{name, uri}], bpf_attach,
+ * features {name: bool}.  Documented in tidectl(8).
+ */
+#ifndef TIDE_STATUS_H
+#define TIDE_STATUS_H
+
+#include <json-c/json.h>
+
+/* Registers the command; uptime counts from here. */
+int status_init(void);
+void status_fini(void);
+
+/* The reply's body, for tests and for tided --check-config. */
+int status_fill(struct json_object *reply);
+
+#endif /* TIDE_STATUS_H */

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tided: the tide daemon.
+ *
+ * Reads its configuration, then starts the modules in dependency order and
+ * runs the event loop until SIGTERM or SIGINT; stops them in reverse.  All
+ * the work happens in loop callbacks; main() only sequences.
+ *
+ * Start-up errors (broken configuration, control socket held by a live
+ * tided, no io_uring) end the program with a non-zero status and a message
+ * on stderr, also when it daemonizes: the parent waits until the child is
+ * ready or has failed, and exits accordingly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "feat.h"
+#include "log.h"
+#include "loop.h"
+#include "status.h"
+#include "util.h"
+#include "virt.h"
+
+static struct {
+	const char *config_path;	/* NULL: TIDE_DEFAULT_CONFIG, may be absent */
+	bool foreground;
+	bool debug;
+	bool probe;
+	bool json;
+	bool check_config;
+	int ready_fd;			/* daemonizing: tells the parent we are up */
+	struct util_pidfile pidfile;
+} env = {
+	.ready_fd = -1,
+	.pidfile = { .fd = -1 },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: tided [OPTIONS]\n"
+		"\n"
+		"tide's node-local daemon: collects per-VM metrics with eBPF and netlink,\n"
+		"and live-migrates VMs through libvirt.  tidectl(8) talks to it.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config PATH   configuration file (default %s);\n"
+		"                      without -c a missing file means built-in defaults,\n"
+		"                      a file given with -c must exist\n"
+		"  -f, --foreground    stay in the foreground and log to stderr (as under\n"
+		"                      systemd); otherwise detach and log to syslog\n"
+		"  -d, --debug         log debug messages, whatever log_level says\n"
+		"  -t, --check-config  check the configuration file, print the verdict, exit\n"
+		"      --probe         print what this kernel and process support (BPF\n"
+		"                      program types, BTF, bpffs, io_uring, /dev/kvm) and exit\n"
+		"  -j, --json          with --probe: print JSON\n"
+		"  -V, --version       print the version and exit\n"
+		"  -h, --help          print this help and exit\n"
+		"\n"
+		"Configuration file (libconfig syntax, tided.conf(5)); every key is optional:\n"
+		"  libvirt_uri = \"qemu:///system\";          libvirt to manage\n"
+		"  control_socket = \"/run/tide/tided.sock\"; tidectl talks here (root only)\n"
+		"  state_dir = \"/var/lib/tide\";             persistent state\n"
+		"  tick_ms = 1000;                          collection interval\n"
+		"  textfile_dir = \"/var/lib/prometheus/node-exporter\";  \"\" disables\n"
+		"  textfile_interval_ms = 15000;            Prometheus export interval\n"
+		"  log_level = \"info\";                      err warning notice info debug\n"
+		"  peers = ( { name = \"h2\"; uri = \"qemu+tcp://10.0.0.2/system\"; } );\n"
+		"\n"
+		"Signals: SIGTERM, SIGINT stop cleanly; SIGHUP re-reads the configuration\n"
+		"(a file with any error is refused whole, and the running one kept).\n",
+		TIDE_DEFAULT_CONFIG);
+}
+
+static int parse_args(int argc, char **argv)
+{
+	enum { OPT_PROBE = 0x100 };
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "probe", no_argument, NULL, OPT_PROBE },
+		{ "json", no_argument, NULL, 'j' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "c:fdtjVh", options, NULL)) >= 0) {
+		switch (opt) {
+		case 'c':
+			env.config_path = optarg;
+			break;
+		case 'f':
+			env.foreground = true;
+			break;
+		case 'd':
+			env.debug = true;
+			break;
+		case 't':
+			env.check_config = true;
+			break;
+		case OPT_PROBE:
+			env.probe = true;
+			break;
+		case 'j':
+			env.json = true;
+			break;
+		case 'V':
+			printf("tided %s\n", TIDE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			/* getopt said what was wrong */
+			fprintf(stderr, "Try 'tided --help'.\n");
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tided: unexpected argument '%s'\nTry 'tided --help'.\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	if (env.json && !env.probe) {
+		fprintf(stderr, "tided: -j only applies to --probe\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int run_probe(void)
+{
+	struct tide_features f;
+
+	feat_probe(&f);
+	if (env.json) {
+		struct json_object *o = feat_to_json(&f);
+
+		if (!o)
+			return 1;
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else {
+		feat_print_plain(stdout, &f);
+	}
+	return feat_essentials_ok(&f) ? 0 : 1;
+}
+
+/* ---- daemonizing ------------------------------------------------------- */
+
+/*
+ * Fork; the parent waits for the child's verdict on a pipe and exits with
+ * it, so `tided && echo up` means up.  The child keeps stderr until it is
+ * ready, so start-up errors still reach the terminal.
+ */
+static int daemonize(void)
+{
+	int pipefd[2];
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		log_err("cannot create a pipe to daemonize: %s", strerror(errno));
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_err("cannot fork to daemonize: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid > 0) {
+		char ok = 1;
+
+		close(pipefd[1]);
+		/* EOF without a byte: the child failed and said why */
+		while (read(pipefd[0], &ok, 1) < 0 && errno == EINTR)
+			;
+		_exit(ok == 0 ? 0 : 1);
+	}
+	close(pipefd[0]);
+	env.ready_fd = pipefd[1];
+	if (setsid() < 0)
+		log_warn("cannot start a new session: %s", strerror(errno));
+	if (chdir("/") < 0)
+		log_warn("cannot chdir to '/': %s", strerror(errno));
+	return 0;
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+}
+
+static void tell_ready(void)
+{
+	char ok = 0;
+
+	util_sd_notify("READY=1");
+	if (env.ready_fd < 0)
+		return;
+	/* from here on, messages go to syslog only */
+	log_init("tided", LOG_TO_SYSLOG, log_get_level());
+	detach_stdio();
+	(void)!write(env.ready_fd, &ok, 1);
+	close(env.ready_fd);
+	env.ready_fd = -1;
+}
+
+/* ---- modules ----------------------------------------------------------- */
+
+static void apply_log_level(const struct tide_conf *c, void *arg)
+{
+	log_set_level(env.debug ? LOG_LEVEL_DEBUG : c->log_level);
+}
+
+static void on_reload(void *arg)
+{
+	char msg[64];
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+	util_sd_notify(msg);
+	conf_reload();		/* logs both outcomes */
+	util_sd_notify("READY=1");
+}
+
+static int start_loop(void)
+{
+	int err = loop_init();
+
+	if (err)
+		return err;
+	err = loop_handle_signals(on_reload, NULL);
+	if (err) {
+		log_err("cannot set up signal handling: %s", strerror(-err));
+		loop_fini();
+	}
+	return err;
+}
+
+/* State directory, and the pid file beside the control socket (per
+ * instance on a testbed, /run/tide on a real host). */
+static int start_state(void)
+{
+	const struct tide_conf *c = conf_get();
+	char dir[4096], failed[4096] = "", path[4096 + 16];
+	pid_t holder;
+	int err;
+
+	err = util_mkdir_p(c->state_dir, 0755, failed, sizeof(failed));
+	if (err) {
+		log_err("cannot create state directory '%s': %s", failed, strerror(-err));
+		return err;
+	}
+	err = util_dirname(c->control_socket, dir, sizeof(dir));
+	if (!err)
+		err = util_mkdir_p(dir, 0755, failed, sizeof(failed));
+	if (err) {
+		log_err("cannot create directory '%s': %s", failed[0] ? failed : dir,
+			strerror(-err));
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/tided.pid", dir);
+	err = util_pidfile_acquire(&env.pidfile, path, &holder);
+	if (err == -EEXIST) {
+		log_err("another tided (pid %d) holds '%s'; stop it first, or give this "
+			"one its own control_socket", (int)holder, path);
+		return err;
+	}
+	if (err) {
+		log_err("cannot create pid file '%s': %s", path, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static void stop_state(void)
+{
+	util_pidfile_release(&env.pidfile);
+}
+
+static int start_ctl(void)
+{
+	return ctl_init(conf_get()->control_socket);
+}
+
+struct module {
+	const char *name;
+	int (*init)(void);
+	void (*fini)(void);
+};
+
+/* dependency order; stopped in reverse */
+static const struct module modules[] = {
+	{ "loop", start_loop, loop_fini },
+	{ "feat", feat_init, feat_fini },
+	{ "state", start_state, stop_state },
+	{ "virt", virt_init, virt_fini },
+	{ "ctl", start_ctl, ctl_fini },
+	{ "status", status_init, status_fini },
+};
+
+static void stop_modules(size_t n_started)
+{
+	while (n_started-- > 0) {
+		log_debug("stopping module %s", modules[n_started].name);
+		modules[n_started].fini();
+	}
+}
+
+static int start_modules(size_t *n_started)
+{
+	for (*n_started = 0; *n_started < ARRAY_SIZE(modules); (*n_started)++) {
+		const struct module *m = &modules[*n_started];
+		int err;
+
+		log_debug("starting module %s", m->name);
+		err = m->init();
+		if (err) {
+			/* the module said what failed; this says where we are */
+			log_err("cannot start module %s: %s", m->name, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t n_started = 0;
+	int err, quit_signo;
+
+	if (parse_args(argc, argv))
+		return 2;
+	if (env.probe)
+		return run_probe();
+
+	log_init("tided", LOG_TO_STDERR, env.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	if (conf_init(env.config_path))
+		return 1;	/* the error names the file and line */
+	if (env.check_config) {
+		printf("configuration %s'%s' is valid\n", conf_get()->path ? "" : "(absent) ",
+		       conf_file());
+		conf_fini();
+		return 0;
+	}
+	apply_log_level(conf_get(), NULL);
+	err = conf_subscribe(apply_log_level, NULL);
+	/* before any thread or io_uring exists */
+	if (!err && !env.foreground)
+		err = daemonize();
+	if (!err)
+		err = start_modules(&n_started);
+	if (err)
+		goto cleanup;
+	tell_ready();
+	log_notice("tided %s started (pid %d); control socket '%s'", TIDE_VERSION,
+		   (int)getpid(), conf_get()->control_socket);
+
+	err = loop_run();
+	quit_signo = loop_quit_signal();
+	util_sd_notify("STOPPING=1");
+	if (err)
+		log_err("event loop failed: %s; stopping", strerror(-err));
+	else
+		log_notice("tided stopping (%s%s)", quit_signo ? "SIG" : "asked to quit",
+			   quit_signo ? sigabbrev_np(quit_signo) ?: "?" : "");
+cleanup:
+	stop_modules(n_started);
+	if (n_started == ARRAY_SIZE(modules))
+		log_notice("tided stopped");
+	conf_fini();
+	log_fini();
+	return err ? 1 : 0;
+}

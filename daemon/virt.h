@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * virt: tide's only door to libvirt.
+ *
+ * 1. virt_init() hands libvirt tide's loop (virEventRegisterImpl), so its
+ *    fds, keep-alive timers and event queues run in the same io_uring loop
+ *    as everything else.  It must run before any connection is opened:
+ *    libvirt binds a connection's event handling when it is opened.
+ *
+ * 2. One thin adapter per libvirt call tide makes.  Each returns 0 or
+ *    -errno (mapped from the libvirt error), and on failure leaves a whole
+ *    sentence in virt_last_error() that names the operation, the object and
+ *    libvirt's reason:
+ *        cannot suspend domain 'vm1': Requested operation is not valid: ...
+ *    Modules call these, never libvirt directly, so a unit test can replace
+ *    any of them (or the libvirt call under it) at link time with
+ *    -Wl,--wrap=virt_domain_suspend and test a module without libvirt.
+ *
+ * Threads: libvirt may call the event functions from any thread (its RPC
+ * client does, from whichever thread makes a call); the loop is built for
+ * that.  The adapters may run in worker threads (migrations);
+ * virt_last_error() is per thread.
+ */
+#ifndef TIDE_VIRT_H
+#define TIDE_VIRT_H
+
+#include <libvirt/libvirt.h>
+
+#include "tide.h"
+
+int virt_init(void) __tide_must_check;
+void virt_fini(void);
+
+/* The message of this thread's last failed adapter call ("" if none). */
+const char *virt_last_error(void);
+
+/* connections */
+int virt_open(const char *uri, virConnectPtr *conn) __tide_must_check;
+void virt_close(virConnectPtr conn);
+
+/* domains */
+int virt_list_domains(virConnectPtr conn, unsigned int flags, virDomainPtr **doms,
+		      int *n_doms) __tide_must_check;
+/* frees the array too */
+void virt_domains_free(virDomainPtr *doms, int n_doms);
+int virt_domain_lookup_by_name(virConnectPtr conn, const char *name,
+			       virDomainPtr *dom) __tide_must_check;
+void virt_domain_free(virDomainPtr dom);
+int virt_domain_get_state(virDomainPtr dom, int *state, int *reason) __tide_must_check;
+int virt_domain_suspend(virDomainPtr dom) __tide_must_check;
+int virt_domain_resume(virDomainPtr dom) __tide_must_check;
+/* params: free with virTypedParamsFree(params, n_params) */
+int virt_domain_get_job_stats(virDomainPtr dom, int *type, virTypedParameterPtr *params,
+			      int *n_params, unsigned int flags) __tide_must_check;
+
+/* events (dom NULL: every domain) */
+int virt_domain_event_register(virConnectPtr conn, virDomainPtr dom, int event_id,
+			       virConnectDomainEventGenericCallback cb, void *opaque,
+			       virFreeCallback ff, int *callback_id) __tide_must_check;
+int virt_domain_event_deregister(virConnectPtr conn, int callback_id);
+
+#endif /* TIDE_VIRT_H */

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Run cmocka unit-test binaries: one PASS/FAIL line each, the full output of
+# a failing one, a summary, and a non-zero exit when anything failed.
+#   tests/unit/run.sh BUILD_DIR BIN...
+set -uo pipefail
+build=${1:?usage: run.sh BUILD_DIR BIN...}
+shift
+here=$(cd "$(dirname "$0")" && pwd)
+
+# Sanitizer settings matter only for build-san binaries; harmless elsewhere.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/lsan.supp:print_suppressions=0}
+export CMOCKA_MESSAGE_OUTPUT=stdout
+# each binary also arms its own alarm(); this is the outer bound
+per_test_timeout_s=${UNIT_TIMEOUT_S:-300}
+
+bins=0 failed_bins=0 tests=0 failed_tests=0
+for bin in "$@"; do
+	name=$(basename "$bin")
+	log="$bin.log"
+	bins=$((bins + 1))
+	timeout --signal=KILL "$per_test_timeout_s" "$bin" >"$log" 2>&1
+	rc=$?
+	passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	nfailed=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	passed=${passed:-0} nfailed=${nfailed:-0}
+	tests=$((tests + passed + nfailed))
+	if [ "$rc" -eq 0 ]; then
+		printf '  %-8s %s (%d tests)\n' PASS "$name" "$passed"
+	else
+		failed_bins=$((failed_bins + 1))
+		failed_tests=$((failed_tests + nfailed))
+		[ "$rc" -eq 137 ] && why="killed after ${per_test_timeout_s}s" || why="exit $rc"
+		printf '  %-8s %s (%d passed, %d failed, %s)\n' FAIL "$name" "$passed" "$nfailed" "$why"
+		sed 's/^/    | /' "$log"
+	fi
+done
+echo "unit ($build): $bins binaries, $tests tests, $failed_bins binaries failed"
+[ "$failed_bins" -eq 0 ]
