@@ -31,16 +31,15 @@ NET_UNIT_WRAPS := tnl_open tnl_open_events tnl_fd tnl_recv_links tnl_link_get \
 NET_UNIT_COMMA := ,
 TEST_LDFLAGS_test_net := $(patsubst %,-Wl$(NET_UNIT_COMMA)--wrap=%,$(NET_UNIT_WRAPS))
 
-# Helpers of tests/bench/b-bpf-cost.sh (tests/bench/*bpfcost*.c, *pingpong*.c,
-# *cpu*.c) -> $(BUILD)/tests/bench/NAME, linked with libtide.a like the tests.
-BENCH_BPF_SRCS := $(sort $(wildcard tests/bench/*bpfcost*.c tests/bench/*pingpong*.c \
-	tests/bench/*cpu*.c))
-BENCH_BPF_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_BPF_SRCS))
+# Benchmark helpers: tests/bench/NAME.c -> $(BUILD)/tests/bench/NAME, linked
+# with libtide.a like the tests; the b-*.sh scripts run them.
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRCS))
 
-$(BENCH_BPF_BINS): $(BUILD)/tests/bench/%: tests/bench/%.c $(LIBTIDE) \
+$(BENCH_BINS): $(BUILD)/tests/bench/%: tests/bench/%.c $(LIBTIDE) \
 		$(wildcard include/*.h daemon/*.h) | $(BPF_SKELS)
 	$(Q)mkdir -p $(dir $@)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) -Idaemon $(LDFLAGS) $< $(LIBTIDE) $(LDLIBS) -o $@
 
-ALL_TARGETS += $(BENCH_BPF_BINS)
+ALL_TARGETS += $(BENCH_BINS)

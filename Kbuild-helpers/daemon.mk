@@ -12,6 +12,10 @@ $(BUILD)/obj/%.o: daemon/%.c $(wildcard include/*.h daemon/*.h) | $(BUILD)/obj $
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Idaemon -c $< -o $@
 
+# a module's object embeds its skeleton (the BPF bytecode): rebuild with it
+$(foreach b,$(patsubst bpf/%.bpf.c,%,$(BPF_SRCS)),\
+	$(eval $(BUILD)/obj/$(b).o: $(BUILD)/bpf/$(b).skel.h))
+
 $(LIBTIDE): $(DAEMON_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^

@@ -25,7 +25,7 @@ tb guest start g1 h1 --mem 128 --ballast 16
 ip=$(tb guest ip g1)
 tb guest ctl g1 dirty 2560 32      # 10 MiB/s over a 32 MiB working set
 echo "g1 at $ip dirties 10 MiB/s over 32 MiB; the client opens a TCP session to it"
-tb client "$BUILD/guest/tide-guestload" session -t 60 "$ip" 100000 100 >"$BUILD/demo-session.log" 2>&1 &
+"$TB" client "$BUILD/guest/tide-guestload" session -t 60 "$ip" 100000000 100 >"$BUILD/demo-session.log" 2>&1 &
 session=$!
 sleep 2
 
@@ -44,6 +44,6 @@ for n in $(seq "$ROUNDS"); do
 	sleep 1
 done
 tb status
-kill -INT "$session" 2>/dev/null || true; wait "$session" 2>/dev/null || true
+kill -TERM "$session" 2>/dev/null || true; wait "$session" 2>/dev/null || true
 step "the TCP session across all migrations"
 tail -1 "$BUILD/demo-session.log"

@@ -62,3 +62,33 @@ expect_on() {
 		fi
 	done
 }
+
+# A long TCP session from the client to guest NAME: one request every
+# INTERVAL_MS, each answered with the next value of the connection's counter.
+# "$TB" directly (not the tb function) so that $! is the client itself.
+session_start() {
+	local name=$1 interval_ms=${2:-50}
+	"$TB" client "$BUILD/guest/tide-guestload" session -t 60 "$(tb guest ip "$name")" \
+		100000000 "$interval_ms" >"$RESULTS/$T_NAME.session" 2>&1 &
+	SESSION_PID=$!
+	T_BG_PIDS="${T_BG_PIDS:-} $SESSION_PID"
+}
+
+session_alive() {
+	kill -0 "$SESSION_PID" 2>/dev/null && return 0
+	cat "$RESULTS/$T_NAME.session" >&2
+	fail "the TCP session died $1"
+}
+
+# Ends the session (SIGTERM: it stops cleanly and judges what it got) and
+# fails unless every reply came, in order, on the one connection.
+session_end() {
+	local last
+	kill -TERM "$SESSION_PID" 2>/dev/null || true
+	wait "$SESSION_PID" 2>/dev/null || true
+	last=$(tail -1 "$RESULTS/$T_NAME.session")
+	case $last in
+	"session ok "*) log "TCP session kept across everything: $last" ;;
+	*) fail "the TCP session broke: $(grep -m1 FAIL "$RESULTS/$T_NAME.session" || echo "$last")" ;;
+	esac
+}
