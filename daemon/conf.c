@@ -33,6 +33,9 @@ enum key_type {
 	KEY_SOCKET_PATH,	/* absolute path that fits in sun_path */
 	KEY_OPT_PATH,		/* absolute path, or "" for "disabled" */
 	KEY_MS,			/* integer milliseconds in [min, max] */
+	KEY_UINT,		/* integer in [min, max] (uint32_t) */
+	KEY_BOOL,		/* true or false */
+	KEY_CHOICE,		/* one string of choices[], stored as its index (an enum) */
 	KEY_LOG_LEVEL,
 	KEY_PEERS,
 };
@@ -45,19 +48,41 @@ struct key {
 	/* false: the daemon has already acted on it (socket bound, libvirt
 	 * connected), so a reload keeps the old value and warns */
 	bool reloadable;
+	const char *const *choices;	/* KEY_CHOICE: NULL-terminated */
 };
 
 #define FIELD(f) offsetof(struct tide_conf, f)
 
+static const char *const cpu_source_names[] = { "auto", "raw_tp", "proc", NULL };
+static const char *const net_source_names[] = { "auto", "tcx", "tc", "netlink", NULL };
+
+const char *conf_cpu_source_name(enum conf_cpu_source s)
+{
+	return (unsigned int)s < ARRAY_SIZE(cpu_source_names) - 1 ? cpu_source_names[s] : "?";
+}
+
+const char *conf_net_source_name(enum conf_net_source s)
+{
+	return (unsigned int)s < ARRAY_SIZE(net_source_names) - 1 ? net_source_names[s] : "?";
+}
+
 static const struct key keys[] = {
-	{ "libvirt_uri", KEY_URI, FIELD(libvirt_uri), 0, 0, false },
-	{ "control_socket", KEY_SOCKET_PATH, FIELD(control_socket), 0, 0, false },
-	{ "state_dir", KEY_ABS_PATH, FIELD(state_dir), 0, 0, false },
-	{ "tick_ms", KEY_MS, FIELD(tick_ms), 10, 60000, true },
-	{ "textfile_dir", KEY_OPT_PATH, FIELD(textfile_dir), 0, 0, true },
-	{ "textfile_interval_ms", KEY_MS, FIELD(textfile_interval_ms), 1000, 3600000, true },
-	{ "log_level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0, true },
-	{ "peers", KEY_PEERS, FIELD(peers), 0, 0, true },
+	{ "libvirt_uri", KEY_URI, FIELD(libvirt_uri), 0, 0, false, NULL },
+	{ "control_socket", KEY_SOCKET_PATH, FIELD(control_socket), 0, 0, false, NULL },
+	{ "state_dir", KEY_ABS_PATH, FIELD(state_dir), 0, 0, false, NULL },
+	{ "libvirt_run_dir", KEY_ABS_PATH, FIELD(libvirt_run_dir), 0, 0, false, NULL },
+	{ "libvirt_reconnect_max_ms", KEY_MS, FIELD(libvirt_reconnect_max_ms), 100, 3600000, false, NULL },
+	{ "tick_ms", KEY_MS, FIELD(tick_ms), 10, 60000, true, NULL },
+	{ "ring_samples", KEY_UINT, FIELD(ring_samples), 2, 4096, false, NULL },
+	{ "max_vms", KEY_UINT, FIELD(max_vms), 1, 4096, false, NULL },
+	{ "cpu_source", KEY_CHOICE, FIELD(cpu_source), 0, 0, false, cpu_source_names },
+	{ "net_source", KEY_CHOICE, FIELD(net_source), 0, 0, false, net_source_names },
+	{ "kvm_stats", KEY_BOOL, FIELD(kvm_stats), 0, 0, false, NULL },
+	{ "textfile_enabled", KEY_BOOL, FIELD(textfile_enabled), 0, 0, true, NULL },
+	{ "textfile_dir", KEY_OPT_PATH, FIELD(textfile_dir), 0, 0, true, NULL },
+	{ "textfile_interval_ms", KEY_MS, FIELD(textfile_interval_ms), 100, 3600000, true, NULL },
+	{ "log_level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0, true, NULL },
+	{ "peers", KEY_PEERS, FIELD(peers), 0, 0, true, NULL },
 };
 
 static struct {
@@ -86,6 +111,7 @@ void conf_free(struct tide_conf *c)
 	free(c->libvirt_uri);
 	free(c->control_socket);
 	free(c->state_dir);
+	free(c->libvirt_run_dir);
 	free(c->textfile_dir);
 	for (size_t i = 0; i < c->n_peers; i++) {
 		free(c->peers[i].name);
@@ -104,11 +130,20 @@ int conf_defaults(struct tide_conf **out)
 	c->libvirt_uri = strdup(TIDE_DEFAULT_LIBVIRT_URI);
 	c->control_socket = strdup(TIDE_DEFAULT_CONTROL_SOCKET);
 	c->state_dir = strdup(TIDE_DEFAULT_STATE_DIR);
+	c->libvirt_run_dir = strdup(TIDE_DEFAULT_LIBVIRT_RUN_DIR);
 	c->textfile_dir = strdup(TIDE_DEFAULT_TEXTFILE_DIR);
+	c->libvirt_reconnect_max_ms = 30000;
 	c->tick_ms = 1000;
+	c->ring_samples = 64;
+	c->max_vms = 256;
+	c->cpu_source = CONF_CPU_AUTO;
+	c->net_source = CONF_NET_AUTO;
+	c->kvm_stats = true;
+	c->textfile_enabled = true;
 	c->textfile_interval_ms = 15000;
 	c->log_level = LOG_LEVEL_INFO;
-	if (!c->libvirt_uri || !c->control_socket || !c->state_dir || !c->textfile_dir) {
+	if (!c->libvirt_uri || !c->control_socket || !c->state_dir || !c->libvirt_run_dir ||
+	    !c->textfile_dir) {
 		conf_free(c);
 		return -ENOMEM;
 	}
@@ -336,6 +371,51 @@ static int check_ms(const struct ctx *x, const struct key *k,
 		       k->name, (long long)k->min, (long long)k->max, got);
 }
 
+static int check_uint(const struct ctx *x, const struct key *k,
+		      const config_setting_t *s, struct tide_conf *c)
+{
+	/* same rule and message as milliseconds */
+	return check_ms(x, k, s, c);
+}
+
+static int check_bool(const struct ctx *x, const struct key *k,
+		      const config_setting_t *s, struct tide_conf *c)
+{
+	char got[QUOTE_MAX_BYTES + 16];
+
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
+		*(bool *)((char *)c + k->offset) = config_setting_get_bool(s);
+		return 0;
+	}
+	describe(s, got, sizeof(got));
+	return fail_at(x, s, "'%s' must be true or false, got %s", k->name, got);
+}
+
+static int check_choice(const struct ctx *x, const struct key *k,
+			const config_setting_t *s, struct tide_conf *c)
+{
+	char got[QUOTE_MAX_BYTES + 16], what[256];
+	const char *v = NULL;
+	size_t used = 0;
+	int err;
+
+	used += (size_t)snprintf(what, sizeof(what), "one of ");
+	for (int i = 0; k->choices[i] && used < sizeof(what); i++)
+		used += (size_t)snprintf(what + used, sizeof(what) - used, "%s\"%s\"",
+					 i ? ", " : "", k->choices[i]);
+	err = get_string(x, s, what, &v);
+	if (err)
+		return err;
+	for (int i = 0; k->choices[i]; i++) {
+		if (strcmp(v, k->choices[i]) == 0) {
+			*(int *)((char *)c + k->offset) = i;
+			return 0;
+		}
+	}
+	describe(s, got, sizeof(got));
+	return fail_at(x, s, "'%s' must be %s, got %s", k->name, what, got);
+}
+
 static int check_log_level(const struct ctx *x, const struct key *k,
 			   const config_setting_t *s, struct tide_conf *c)
 {
@@ -454,6 +534,15 @@ static int parse_tree(const struct ctx *x, config_t *cfg, struct tide_conf *c)
 		switch (k->type) {
 		case KEY_MS:
 			err = check_ms(x, k, s, c);
+			break;
+		case KEY_UINT:
+			err = check_uint(x, k, s, c);
+			break;
+		case KEY_BOOL:
+			err = check_bool(x, k, s, c);
+			break;
+		case KEY_CHOICE:
+			err = check_choice(x, k, s, c);
 			break;
 		case KEY_LOG_LEVEL:
 			err = check_log_level(x, k, s, c);
@@ -630,6 +719,51 @@ int conf_subscribe(conf_reload_cb cb, void *arg)
 	return 0;
 }
 
+/* A key that needs a restart: next gets cur's value back, with a warning. */
+static void keep_running_value(const struct key *k, struct tide_conf *cur, struct tide_conf *next)
+{
+	void *was = (char *)cur + k->offset, *now = (char *)next + k->offset;
+	char shown[64];
+
+	switch (k->type) {
+	case KEY_MS:
+	case KEY_UINT:
+		if (*(uint32_t *)was == *(uint32_t *)now)
+			return;
+		snprintf(shown, sizeof(shown), "%u", *(uint32_t *)was);
+		*(uint32_t *)now = *(uint32_t *)was;
+		break;
+	case KEY_BOOL:
+		if (*(bool *)was == *(bool *)now)
+			return;
+		snprintf(shown, sizeof(shown), "%s", *(bool *)was ? "true" : "false");
+		*(bool *)now = *(bool *)was;
+		break;
+	case KEY_CHOICE:
+		if (*(int *)was == *(int *)now)
+			return;
+		snprintf(shown, sizeof(shown), "\"%s\"", k->choices[*(int *)was]);
+		*(int *)now = *(int *)was;
+		break;
+	case KEY_LOG_LEVEL:
+	case KEY_PEERS:
+		return;		/* always reloadable */
+	default: {
+		char **ws = str_field(cur, k), **ns = str_field(next, k), *swap;
+
+		if (strcmp(*ws, *ns) == 0)
+			return;
+		log_warn("%s: changing '%s' needs a restart of tided; keeping \"%s\"",
+			 cs.file, k->name, *ws);
+		swap = *ws;
+		*ws = *ns;
+		*ns = swap;
+		return;
+	}
+	}
+	log_warn("%s: changing '%s' needs a restart of tided; keeping %s", cs.file, k->name, shown);
+}
+
 int conf_reload(void)
 {
 	char err[CONF_ERR_BYTES];
@@ -645,20 +779,9 @@ int conf_reload(void)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		const struct key *k = &keys[i];
-		char **was, **now, *swap;
 
-		if (k->reloadable)
-			continue;
-		/* every key that needs a restart is a string */
-		was = str_field(cs.cur, k);
-		now = str_field(next, k);
-		if (strcmp(*was, *now) == 0)
-			continue;
-		log_warn("%s: changing '%s' needs a restart of tided; keeping \"%s\"",
-			 cs.file, k->name, *was);
-		swap = *was;
-		*was = *now;
-		*now = swap;
+		if (!k->reloadable)
+			keep_running_value(k, cs.cur, next);
 	}
 	old = cs.cur;
 	cs.cur = next;

@@ -31,6 +31,25 @@
 /* longest error message conf_load() produces, terminator included */
 #define CONF_ERR_BYTES 512
 
+/* where vCPU figures come from (key cpu_source) */
+enum conf_cpu_source {
+	CONF_CPU_AUTO,		/* BPF, tp_btf where it loads, else raw_tp */
+	CONF_CPU_RAW_TP,	/* BPF through raw_tp even where tp_btf loads */
+	CONF_CPU_PROC,		/* no BPF: /proc/PID/task/TID/schedstat each tick */
+};
+
+/* where tap counters come from (key net_source) */
+enum conf_net_source {
+	CONF_NET_AUTO,		/* BPF on tcx where the kernel has it, else tc */
+	CONF_NET_TCX,
+	CONF_NET_TC,
+	CONF_NET_NETLINK,	/* no BPF: rtnetlink link stats64 */
+};
+
+/* "auto", "raw_tp", "proc" / "auto", "tcx", "tc", "netlink" */
+const char *conf_cpu_source_name(enum conf_cpu_source s);
+const char *conf_net_source_name(enum conf_net_source s);
+
 struct conf_peer {
 	char *name;	/* short host name, as tidectl shows it */
 	char *uri;	/* libvirt URI of that host */
@@ -41,8 +60,16 @@ struct tide_conf {
 	char *libvirt_uri;
 	char *control_socket;
 	char *state_dir;
+	char *libvirt_run_dir;		/* libvirtd's run dir: qemu/NAME.pid */
+	uint32_t libvirt_reconnect_max_ms;	/* reconnect backoff ceiling */
 	uint32_t tick_ms;		/* collection interval */
-	char *textfile_dir;		/* "" disables the Prometheus export */
+	uint32_t ring_samples;		/* samples kept per VM */
+	uint32_t max_vms;		/* VMs tracked at once */
+	enum conf_cpu_source cpu_source;
+	enum conf_net_source net_source;
+	bool kvm_stats;			/* load the KVM exit counters */
+	bool textfile_enabled;		/* false (or textfile_dir "") disables the export */
+	char *textfile_dir;
 	uint32_t textfile_interval_ms;
 	enum log_level log_level;
 	struct conf_peer *peers;
@@ -63,7 +90,7 @@ const char *conf_file(void);
 /*
  * Read the file again.  On any error: logged, -errno returned, the
  * configuration in use untouched.  Keys that cannot change without a
- * restart (libvirt_uri, control_socket, state_dir) keep their old value,
+ * restart (libvirt_uri, control_socket, state_dir, ...) keep their old value,
  * with a warning.  Subscribers run after the new configuration is in place.
  */
 int conf_reload(void);

@@ -19,6 +19,9 @@
 #define TIDE_DEFAULT_CONTROL_SOCKET	"/run/tide/tided.sock"
 #define TIDE_DEFAULT_STATE_DIR		"/var/lib/tide"
 #define TIDE_DEFAULT_TEXTFILE_DIR	"/var/lib/prometheus/node-exporter"
+#define TIDE_DEFAULT_LIBVIRT_RUN_DIR	"/run/libvirt"
+/* the metrics file in textfile_dir */
+#define TIDE_TEXTFILE_NAME		"tide.prom"
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -52,9 +52,10 @@ verify_guest() {
 
 # The guest must run on exactly HOST and nowhere else.
 expect_on() {
-	local name=$1 host=$2 h st
+	local name=$1 host=$2 h st dom
+	dom=$(tb guest domain "$name")
 	for h in $(cat /var/tmp/tide-testbed/hosts); do
-		st=$(tb virsh "$h" domstate "$name" 2>/dev/null || true)
+		st=$(tb virsh "$h" domstate "$dom" 2>/dev/null || true)
 		if [ "$h" = "$host" ]; then
 			[ "$st" = running ] || fail "$name should run on $h, is '${st:-absent}'"
 		else
