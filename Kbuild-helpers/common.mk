@@ -30,7 +30,7 @@ BPFTOOL ?= bpftool
 PKG_CONFIG ?= pkg-config
 
 # Libraries tide links against; each is a Debian -dev package (deps.sh).
-PKGS := libbpf liburing libnl-3.0 libnl-route-3.0 libvirt json-c libconfig
+PKGS := libbpf liburing libnl-3.0 libnl-route-3.0 libvirt json-c libconfig libxml-2.0
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -44,3 +44,10 @@ LDLIBS += $(PKG_LIBS) -lelf -lz -lpthread -lm
 
 $(BUILD) $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests:
 	$(Q)mkdir -p $@
+
+# What embeds TIDE_VERSION depends on this stamp, rewritten only when the
+# version changes (a commit, the first edit after one): otherwise a build
+# after `git commit` keeps the old version in tided and the status reply.
+VERSION_STAMP := $(BUILD)/version.stamp
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = '$(VERSION)' ] || \
+	echo '$(VERSION)' > $(VERSION_STAMP); })

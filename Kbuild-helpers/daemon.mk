@@ -16,11 +16,15 @@ $(BUILD)/obj/%.o: daemon/%.c $(wildcard include/*.h daemon/*.h) | $(BUILD)/obj $
 $(foreach b,$(patsubst bpf/%.bpf.c,%,$(BPF_SRCS)),\
 	$(eval $(BUILD)/obj/$(b).o: $(BUILD)/bpf/$(b).skel.h))
 
+# objects that embed TIDE_VERSION (see common.mk)
+$(BUILD)/obj/ctl.o $(BUILD)/obj/status.o $(BUILD)/obj/textfile.o: $(VERSION_STAMP)
+
 $(LIBTIDE): $(DAEMON_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tided $(BUILD)/tidectl: $(BUILD)/%: daemon/%.c $(LIBTIDE) $(wildcard include/*.h daemon/*.h) | $(BPF_SKELS)
+$(BUILD)/tided $(BUILD)/tidectl: $(BUILD)/%: daemon/%.c $(LIBTIDE) $(VERSION_STAMP) \
+		$(wildcard include/*.h daemon/*.h) | $(BPF_SKELS)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) -Idaemon $(LDFLAGS) $< $(LIBTIDE) $(LDLIBS) -o $@
 

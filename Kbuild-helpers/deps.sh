@@ -10,7 +10,7 @@ set -euo pipefail
 
 BUILD_PKGS=(clang llvm gcc make pkg-config bpftool libelf-dev zlib1g-dev
 	liburing-dev libnl-3-dev libnl-route-3-dev libcmocka-dev libjson-c-dev
-	libconfig-dev)
+	libconfig-dev libxml2-dev)
 TEST_PKGS=(iproute2 busybox-static cpio gzip kmod procps psmisc util-linux
 	prometheus python3 python3-matplotlib)
 BPO_PKGS=(libbpf-dev libbpf1 qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_show.h"
 
 #define CLI_MSG_BYTES 1024
 
@@ -24,6 +25,9 @@ void cli_reset(const char *argv0)
 	cli.bin_name = slash ? slash + 1 : (argv0 ? argv0 : "tidectl");
 	cli.socket_path = TIDE_DEFAULT_CONTROL_SOCKET;
 	cli.timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+	cli.sort = -1;
+	cli.delay_ms = CLI_DEFAULT_DELAY_MS;
+	cli.window_ms = -1;
 	cli.out = stdout;
 	cli.err = stderr;
 }
@@ -156,17 +160,22 @@ void cli_usage(void)
 	exit(-1);
 }
 
-static int parse_ms(const char *s, int *out)
+static int parse_int(const char *s, long min, int *out)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+	if (errno || end == s || *end || v < min || v > INT_MAX)
 		return -EINVAL;
 	*out = (int)v;
 	return 0;
+}
+
+static int parse_ms(const char *s, int *out)
+{
+	return parse_int(s, 1, out);
 }
 
 int cli_parse_opts(int argc, char **argv)
@@ -178,6 +187,11 @@ int cli_parse_opts(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "sort", required_argument, NULL, 'S' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "window", required_argument, NULL, 'w' },
 		{ 0 }
 	};
 	int opt;
@@ -192,7 +206,7 @@ int cli_parse_opts(int argc, char **argv)
 
 	opterr = 0;	/* getopt's own messages would bypass p_err() */
 	optind = 0;	/* full re-initialisation (tests parse several lines) */
-	while ((opt = getopt_long(argc, argv, ":jps:t:hV", options, NULL)) >= 0) {
+	while ((opt = getopt_long(argc, argv, ":jps:t:hVn:S:d:w:", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'j':
 			cli.json = true;
@@ -220,6 +234,37 @@ int cli_parse_opts(int argc, char **argv)
 			break;
 		case 'V':
 			cli.version = true;
+			break;
+		case 'n':
+			if (parse_int(optarg, 1, &cli.iterations)) {
+				p_err("option '-n' needs a number of iterations (1 or more), got '%s'",
+				      optarg);
+				return -1;
+			}
+			break;
+		case 'o':
+			cli.iterations = 1;
+			break;
+		case 'S':
+			cli.sort = cli_top_sort_parse(optarg);
+			if (cli.sort < 0) {
+				p_err("option '--sort' needs one of cpu, wait, net, got '%s'", optarg);
+				return -1;
+			}
+			break;
+		case 'd':
+			if (parse_int(optarg, 100, &cli.delay_ms)) {
+				p_err("option '-d' needs a refresh interval of 100 ms or more, got '%s'",
+				      optarg);
+				return -1;
+			}
+			break;
+		case 'w':
+			if (parse_int(optarg, 0, &cli.window_ms)) {
+				p_err("option '-w' needs a window in milliseconds (0: the last tick), "
+				      "got '%s'", optarg);
+				return -1;
+			}
 			break;
 		case ':':
 			p_err("option '%s' needs an argument", argv[optind - 1]);

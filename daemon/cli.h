@@ -26,6 +26,9 @@
 #include "tide.h"
 
 #define CLI_DEFAULT_TIMEOUT_MS 5000
+#define CLI_DEFAULT_DELAY_MS 1000
+/* vm show / host show: rates over the last second unless -w says */
+#define CLI_DEFAULT_WINDOW_MS 1000
 
 struct cmd {
 	const char *cmd;
@@ -40,6 +43,11 @@ struct cli_env {
 	bool version;		/* -V given */
 	const char *socket_path;
 	int timeout_ms;
+	/* top and show */
+	int iterations;		/* -n N, --once (1); 0: until q or a signal */
+	int sort;		/* --sort/-S: enum cli_top_sort, -1 unset */
+	int delay_ms;		/* -d MS: top's refresh interval */
+	int window_ms;		/* -w MS: rates over this much; -1 unset */
 	FILE *out;		/* stdout; tests point these elsewhere */
 	FILE *err;		/* stderr */
 	bool error_printed;	/* JSON mode prints only the first error */

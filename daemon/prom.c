@@ -4,7 +4,8 @@
  *
  * Label values are user input (domain names): backslash, double quote and
  * newline are escaped as the exposition format requires; everything else,
- * UTF-8 included, passes through.  HELP text escapes backslash and newline.
+ * UTF-8 included, passes through, but bytes that are not UTF-8 become
+ * U+FFFD (the format is UTF-8).  HELP text escapes backslash and newline.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,17 +24,49 @@ int prom_begin(struct prom *p)
 	return p->mem ? 0 : -errno;
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
 static void put_escaped(FILE *f, const char *s, bool quote)
 {
-	for (; *s; s++) {
-		if (*s == '\\')
+	const unsigned char *u = (const unsigned char *)s;
+
+	while (*u) {
+		size_t n = utf8_len(u);
+
+		if (*u == '\\')
 			fputs("\\\\", f);
-		else if (*s == '\n')
+		else if (*u == '\n')
 			fputs("\\n", f);
-		else if (quote && *s == '"')
+		else if (quote && *u == '"')
 			fputs("\\\"", f);
+		else if (n == 0)
+			fputs("\xef\xbf\xbd", f);	/* not UTF-8: U+FFFD, as Prometheus wants UTF-8 */
 		else
-			fputc(*s, f);
+			fwrite(u, 1, n, f);
+		u += n ? n : 1;
 	}
 }
 
@@ -91,7 +124,7 @@ void prom_sample(struct prom *p, const char *name, const struct prom_label *labe
 	else if (value == (double)(long long)value && fabs(value) < 1e15)
 		fprintf(p->mem, " %lld\n", (long long)value);
 	else
-		fprintf(p->mem, " %.9g\n", value);
+		fprintf(p->mem, " %.15g\n", value);	/* a timestamp keeps its microseconds */
 }
 
 const char *prom_text(struct prom *p)

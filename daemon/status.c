@@ -6,9 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collect.h"
 #include "conf.h"
 #include "ctl.h"
 #include "feat.h"
+#include "inv.h"
 #include "status.h"
 #include "util.h"
 
@@ -23,7 +25,8 @@ int status_fill(struct json_object *reply)
 {
 	const struct tide_conf *c = conf_get();
 	const struct tide_features *f = feat_get();
-	struct json_object *peers;
+	const struct collect_sources *src;
+	struct json_object *peers, *collectors;
 
 	ADD(reply, "version", json_object_new_string(TIDE_VERSION));
 	ADD(reply, "pid", json_object_new_int((int)getpid()));
@@ -52,6 +55,22 @@ int status_fill(struct json_object *reply)
 	ADD(reply, "peers", peers);
 	ADD(reply, "bpf_attach", json_object_new_string(f ? feat_bpf_attach(f) : "unknown"));
 	ADD(reply, "features", f ? feat_to_json_short(f) : json_object_new_object());
+	ADD(reply, "libvirt_run_dir", json_object_new_string(c->libvirt_run_dir));
+	ADD(reply, "libvirt_connected", json_object_new_boolean(inv_connected()));
+	ADD(reply, "ring_samples", json_object_new_int64(c->ring_samples));
+	ADD(reply, "max_vms", json_object_new_int64(c->max_vms));
+	ADD(reply, "textfile_enabled", json_object_new_boolean(c->textfile_enabled &&
+							       c->textfile_dir[0]));
+	ADD(reply, "vms", json_object_new_int64(collect_vm_count()));
+	src = collect_sources();
+	collectors = json_object_new_object();
+	if (collectors) {
+		ADD(collectors, "cpu", json_object_new_string(src ? src->cpu_mode : "none"));
+		ADD(collectors, "net", json_object_new_string(src ? src->net_mode : "none"));
+		ADD(collectors, "kvm", json_object_new_string(src ? src->kvm_mode : "off"));
+	}
+	ADD(reply, "collectors", collectors);
+	ADD(reply, "degraded", json_object_new_boolean(src && src->degraded));
 	return 0;
 }
 

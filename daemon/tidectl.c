@@ -4,6 +4,9 @@
  *
  *   tidectl [-j|-p] [-s SOCKET] status
  *   tidectl version
+ *   tidectl vm show [NAME|UUID]
+ *   tidectl host show
+ *   tidectl top [-n N|--once] [--sort cpu|wait|net] [-d MS]
  *
  * Each command asks tided over the control socket (one JSON request, one
  * JSON reply), then prints the reply: as it is with -j/-p, or through the
@@ -11,20 +14,29 @@
  * verb table and a do_OBJ() that calls cmd_select() on it; see cli.h.
  */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "cli_show.h"
 #include "ctl_client.h"
 
 #define ERR_BYTES 512
 #define NAME_BYTES 256
 
-/* The one data producer: ask tided; NULL after p_err(). */
-static struct json_object *request(const char *cmd)
+/*
+ * The one data producer: ask tided (req: the request, consumed); NULL
+ * after p_err().
+ */
+static struct json_object *request_obj(struct json_object *req)
 {
-	struct json_object *req = json_object_new_object(), *reply = NULL, *e;
+	struct json_object *reply = NULL, *e;
 	char err[ERR_BYTES];
 	int ret;
 
@@ -32,7 +44,6 @@ static struct json_object *request(const char *cmd)
 		p_err("out of memory");
 		return NULL;
 	}
-	json_object_object_add(req, "cmd", json_object_new_string(cmd));
 	ret = ctl_client_call(cli.socket_path, req, cli.timeout_ms, &reply, err, sizeof(err));
 	json_object_put(req);
 	if (ret) {
@@ -47,6 +58,37 @@ static struct json_object *request(const char *cmd)
 	/* "ok" is transport, not data */
 	json_object_object_del(reply, "ok");
 	return reply;
+}
+
+static struct json_object *new_request(const char *cmd)
+{
+	struct json_object *req = json_object_new_object();
+
+	if (req)
+		json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	return req;
+}
+
+static struct json_object *request(const char *cmd)
+{
+	return request_obj(new_request(cmd));
+}
+
+/* "vm show" / "host show" with a window (and a VM) */
+static struct json_object *request_show(const char *cmd, const char *vm, int window_ms)
+{
+	struct json_object *req = new_request(cmd);
+
+	if (req && vm)
+		json_object_object_add(req, "vm", json_object_new_string(vm));
+	if (req)
+		json_object_object_add(req, "window_ms", json_object_new_int(window_ms));
+	return request_obj(req);
+}
+
+static int window_ms(void)
+{
+	return cli.window_ms >= 0 ? cli.window_ms : CLI_DEFAULT_WINDOW_MS;
 }
 
 static const char *str_member(struct json_object *o, const char *key, char *buf, size_t n)
@@ -86,7 +128,7 @@ static void print_duration(FILE *out, int64_t s)
 static void show_status_plain(struct json_object *st)
 {
 	struct json_object *features, *peers;
-	char a[NAME_BYTES], b[NAME_BYTES];
+	char a[NAME_BYTES], b[NAME_BYTES], c[NAME_BYTES];
 	FILE *out = cli.out;
 	int missing = 0;
 
@@ -117,6 +159,17 @@ static void show_status_plain(struct json_object *st)
 	} else {
 		fprintf(out, "peers:           none\n");
 	}
+	if (json_object_object_get_ex(st, "libvirt_connected", &features))
+		fprintf(out, "libvirt link:    %s, %lld VMs tracked\n",
+			json_object_get_boolean(features) ? "connected" : "NOT connected",
+			(long long)int_member(st, "vms"));
+	if (json_object_object_get_ex(st, "collectors", &features))
+		fprintf(out, "collectors:      cpu %s, net %s, kvm %s%s\n",
+			str_member(features, "cpu", a, sizeof(a)),
+			str_member(features, "net", b, sizeof(b)),
+			str_member(features, "kvm", c, sizeof(c)),
+			json_object_get_boolean(json_object_object_get(st, "degraded")) ?
+			"  (DEGRADED: a BPF collector could not load; see the log)" : "");
 	fprintf(out, "bpf attach:      %s\n", str_member(st, "bpf_attach", a, sizeof(a)));
 	if (json_object_object_get_ex(st, "features", &features)) {
 		fprintf(out, "features:       ");
@@ -203,6 +256,245 @@ static int do_version(int argc, char **argv)
 	return 0;
 }
 
+/* ---- vm ------------------------------------------------------------------ */
+
+static int do_vm_show(int argc, char **argv)
+{
+	const char *name = NULL;
+	struct json_object *r;
+
+	if (argc > 0) {
+		name = *argv;
+		NEXT_ARG();
+	}
+	if (argc > 0)
+		return BAD_ARG();
+	r = request_show("vm show", name, window_ms());
+	if (!r)
+		return -1;
+	if (cli.json)
+		cli_print_json(r);
+	else if (name)
+		cli_show_vm_detail(cli.out, r);
+	else
+		cli_show_vm_table(cli.out, r);
+	json_object_put(r);
+	return 0;
+}
+
+static int do_vm_help(int argc, char **argv)
+{
+	if (cli.json) {
+		fprintf(cli.out, "null\n");
+		return 0;
+	}
+	fprintf(cli.out,
+		"Usage: %1$s [OPTIONS] vm show [NAME|UUID]\n"
+		"       %1$s vm help\n"
+		"\n"
+		"       show      every VM of this host, one line each; with NAME or UUID,\n"
+		"                 that VM in full: its vCPU threads and interfaces.\n"
+		"                 Rates over the last second (-w MS to change, 0: last tick).\n",
+		cli.bin_name);
+	return 0;
+}
+
+static const struct cmd vm_cmds[] = {
+	{ "show", do_vm_show },
+	{ "list", do_vm_show },
+	{ "help", do_vm_help },
+	{ 0 }
+};
+
+static int do_vm(int argc, char **argv)
+{
+	return cmd_select(vm_cmds, argc, argv, do_vm_help);
+}
+
+/* ---- host ---------------------------------------------------------------- */
+
+static int do_host_show(int argc, char **argv)
+{
+	struct json_object *r;
+
+	if (argc > 0)
+		return BAD_ARG();
+	r = request_show("host show", NULL, window_ms());
+	if (!r)
+		return -1;
+	if (cli.json)
+		cli_print_json(r);
+	else
+		cli_show_host(cli.out, r);
+	json_object_put(r);
+	return 0;
+}
+
+static int do_host_help(int argc, char **argv)
+{
+	if (cli.json) {
+		fprintf(cli.out, "null\n");
+		return 0;
+	}
+	fprintf(cli.out,
+		"Usage: %1$s [OPTIONS] host show\n"
+		"       %1$s host help\n"
+		"\n"
+		"       show      this host: CPUs, memory, load, the VMs' sums, which\n"
+		"                 collectors run, what collecting costs, libvirt.\n",
+		cli.bin_name);
+	return 0;
+}
+
+static const struct cmd host_cmds[] = {
+	{ "show", do_host_show },
+	{ "help", do_host_help },
+	{ 0 }
+};
+
+static int do_host(int argc, char **argv)
+{
+	return cmd_select(host_cmds, argc, argv, do_host_help);
+}
+
+/* ---- top ------------------------------------------------------------------ */
+
+static struct {
+	bool raw;			/* terminal in non-canonical mode */
+	struct termios saved;
+	volatile sig_atomic_t stop;
+} top;
+
+static void top_restore(void)
+{
+	if (!top.raw)
+		return;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &top.saved);
+	/* cursor back, main screen back */
+	fputs("\033[?25h\033[?1049l", stdout);
+	fflush(stdout);
+	top.raw = false;
+}
+
+static void top_on_signal(int signo)
+{
+	top.stop = 1;
+}
+
+static int top_enter(void)
+{
+	struct termios t;
+
+	if (tcgetattr(STDIN_FILENO, &top.saved) < 0)
+		return -errno;
+	t = top.saved;
+	t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	t.c_cc[VMIN] = 0;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0)
+		return -errno;
+	top.raw = true;
+	atexit(top_restore);
+	/* alternate screen, cursor hidden */
+	fputs("\033[?1049h\033[?25l", stdout);
+	return 0;
+}
+
+static int term_rows(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row < 6)
+		return 0;
+	return ws.ws_row - 4;	/* host line, sort line, header, one spare */
+}
+
+/* Wait up to ms for a key (interactive) or a signal: the key, 0, or -1 to quit. */
+static int top_wait(int ms, bool interactive)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	char key;
+	int n;
+
+	n = poll(&p, interactive ? 1 : 0, ms);
+	if (top.stop)
+		return -1;
+	if (n <= 0 || !interactive)
+		return 0;
+	if (read(STDIN_FILENO, &key, 1) != 1)
+		return 0;
+	return (unsigned char)key;
+}
+
+static int do_top(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = top_on_signal };
+	bool interactive = !cli.json && cli.iterations == 0 && isatty(STDIN_FILENO) &&
+			   isatty(STDOUT_FILENO);
+	enum cli_top_sort sort = cli.sort >= 0 ? (enum cli_top_sort)cli.sort : CLI_TOP_SORT_CPU;
+	int window = cli.window_ms >= 0 ? cli.window_ms : cli.delay_ms;
+	int ret = 0;
+
+	if (argc > 0)
+		return BAD_ARG();
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (interactive && top_enter() < 0)
+		interactive = false;
+	for (int i = 0; !top.stop; i++) {
+		struct json_object *host, *vms;
+		int key;
+
+		host = request_show("host show", NULL, window);
+		vms = host ? request_show("vm show", NULL, window) : NULL;
+		if (!host || !vms) {
+			json_object_put(host);
+			ret = -1;
+			break;
+		}
+		if (cli.json) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "host", host);
+			json_object_object_add(o, "vms", json_object_get(json_object_object_get(vms, "vms")));
+			json_object_object_add(o, "sort", json_object_new_string(cli_top_sort_name(sort)));
+			cli_print_json(o);
+			json_object_put(o);
+			host = NULL;
+		} else {
+			if (i > 0 && !interactive)
+				fputc('\n', cli.out);
+			cli_top_frame(cli.out, host, json_object_object_get(vms, "vms"), sort,
+				      interactive ? term_rows() : 0, interactive);
+		}
+		fflush(cli.out);
+		json_object_put(host);
+		json_object_put(vms);
+		if (cli.iterations && i + 1 >= cli.iterations)
+			break;
+		/* keys change the sort at once; anything else waits out the delay */
+		for (;;) {
+			key = top_wait(cli.delay_ms, interactive);
+			if (key < 0 || key == 'q' || key == 'Q') {
+				top.stop = 1;
+				break;
+			}
+			if (key == 'c' || key == 'C')
+				sort = CLI_TOP_SORT_CPU;
+			else if (key == 'w' || key == 'W')
+				sort = CLI_TOP_SORT_WAIT;
+			else if (key == 'n' || key == 'N')
+				sort = CLI_TOP_SORT_NET;
+			else if (key != 0)
+				continue;	/* another key: keep waiting */
+			break;
+		}
+	}
+	top_restore();
+	return ret;
+}
+
 /* ---- help and dispatch ------------------------------------------------- */
 
 static int do_help(int argc, char **argv)
@@ -215,21 +507,34 @@ static int do_help(int argc, char **argv)
 		"Usage: %1$s [OPTIONS] COMMAND\n"
 		"       %1$s help\n"
 		"\n"
-		"COMMAND := { status | version | help }\n"
+		"COMMAND := { status | version | vm | host | top | help }\n"
 		"       status    what tided runs with: version, uptime, configuration,\n"
 		"                 libvirt URI, BPF attach path and kernel features\n"
 		"       version   versions of tidectl and, if reachable, of tided\n"
+		"       vm show [NAME|UUID]\n"
+		"                 the VMs: CPU, run-queue wait, network; one in full\n"
+		"       host show this host: capacity, load, collectors, collection cost\n"
+		"       top       live view, one line per VM (keys: c cpu, w wait, n net,\n"
+		"                 q quit)\n"
 		"\n"
 		"OPTIONS := { -j|--json | -p|--pretty | -s|--socket PATH |\n"
-		"             -t|--timeout MS | -h|--help | -V|--version }\n"
+		"             -t|--timeout MS | -w|--window MS | -n|--iterations N |\n"
+		"             --once | -S|--sort cpu|wait|net | -d|--delay MS |\n"
+		"             -h|--help | -V|--version }\n"
 		"       -j        JSON output (errors too, on stdout: {\"error\": \"...\"})\n"
 		"       -p        pretty-printed JSON (implies -j)\n"
 		"       -s PATH   tided's control socket (default %2$s)\n"
 		"       -t MS     how long to wait for tided's reply (default %3$d ms)\n"
+		"       -w MS     rates over this much time (default: 1 s; top: its delay;\n"
+		"                 0: the last tick)\n"
+		"       -n N      top: N frames, then exit (--once: one), no escape codes\n"
+		"       -S KEY    top: sort by cpu (default), wait or net\n"
+		"       -d MS     top: refresh interval (default %4$d ms)\n"
 		"\n"
 		"Commands may be abbreviated to any unambiguous prefix: '%1$s st'.\n"
 		"See tidectl(8).\n",
-		cli.bin_name, TIDE_DEFAULT_CONTROL_SOCKET, CLI_DEFAULT_TIMEOUT_MS);
+		cli.bin_name, TIDE_DEFAULT_CONTROL_SOCKET, CLI_DEFAULT_TIMEOUT_MS,
+		CLI_DEFAULT_DELAY_MS);
 	return 0;
 }
 
@@ -237,8 +542,11 @@ static const struct cmd cmds[] = {
 	{ "help", do_help },
 	{ "status", do_status },
 	{ "version", do_version },
-	/* next: { "vm", do_vm }, { "host", do_host }, { "migration", do_migration },
-	 * { "plan", do_plan }, { "top", do_top }, { "migrate", do_migrate } */
+	{ "vm", do_vm },
+	{ "host", do_host },
+	{ "top", do_top },
+	/* next: { "migration", do_migration }, { "plan", do_plan },
+	 * { "migrate", do_migrate } */
 	{ 0 }
 };
 

@@ -22,12 +22,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collect.h"
 #include "conf.h"
+#include "cpu.h"
 #include "ctl.h"
 #include "feat.h"
+#include "inv.h"
+#include "kvm.h"
 #include "log.h"
 #include "loop.h"
+#include "net.h"
+#include "show.h"
 #include "status.h"
+#include "textfile.h"
 #include "util.h"
 #include "virt.h"
 
@@ -40,6 +47,9 @@ static struct {
 	bool check_config;
 	int ready_fd;			/* daemonizing: tells the parent we are up */
 	struct util_pidfile pidfile;
+	struct collect_sources src;	/* the collectors: cpu, net, kvm */
+	int net_watch_id;		/* net_fd() in the loop */
+	int last_net_err;		/* net events: logged once per distinct error */
 } env = {
 	.ready_fd = -1,
 	.pidfile = { .fd = -1 },
@@ -71,8 +81,13 @@ static void usage(FILE *out)
 		"  libvirt_uri = \"qemu:///system\";          libvirt to manage\n"
 		"  control_socket = \"/run/tide/tided.sock\"; tidectl talks here (root only)\n"
 		"  state_dir = \"/var/lib/tide\";             persistent state\n"
+		"  libvirt_run_dir = \"/run/libvirt\";        where libvirtd keeps qemu/NAME.pid\n"
 		"  tick_ms = 1000;                          collection interval\n"
-		"  textfile_dir = \"/var/lib/prometheus/node-exporter\";  \"\" disables\n"
+		"  ring_samples = 64;                       samples kept per VM\n"
+		"  cpu_source = \"auto\";                     auto raw_tp proc\n"
+		"  net_source = \"auto\";                     auto tcx tc netlink\n"
+		"  textfile_enabled = true;                 Prometheus textfile export\n"
+		"  textfile_dir = \"/var/lib/prometheus/node-exporter\";\n"
 		"  textfile_interval_ms = 15000;            Prometheus export interval\n"
 		"  log_level = \"info\";                      err warning notice info debug\n"
 		"  peers = ( { name = \"h2\"; uri = \"qemu+tcp://10.0.0.2/system\"; } );\n"
@@ -234,6 +249,18 @@ static void apply_log_level(const struct tide_conf *c, void *arg)
 	log_set_level(env.debug ? LOG_LEVEL_DEBUG : c->log_level);
 }
 
+/* reloadable keys the running modules follow */
+static void apply_reload(const struct tide_conf *c, void *arg)
+{
+	if (collect_tick_ms() && collect_tick_ms() != c->tick_ms) {
+		if (collect_set_tick_ms(c->tick_ms))
+			log_err("cannot re-arm the collection tick at %u ms", c->tick_ms);
+		else
+			log_notice("collection tick now %u ms", c->tick_ms);
+	}
+	textfile_reconfigure();
+}
+
 static void on_reload(void *arg)
 {
 	char msg[64];
@@ -307,6 +334,116 @@ static int start_ctl(void)
 	return ctl_init(conf_get()->control_socket);
 }
 
+/* ---- collectors: each falls back, none stops tided ------------------------ */
+
+static struct collect_sources_opts sources_opts(void)
+{
+	const struct tide_conf *c = conf_get();
+
+	return (struct collect_sources_opts){
+		.cpu_source = c->cpu_source,
+		.net_source = c->net_source,
+		.kvm_stats = c->kvm_stats,
+		.max_vms = c->max_vms,
+	};
+}
+
+static int start_cpu(void)
+{
+	struct collect_sources_opts o = sources_opts();
+
+	return collect_sources_open_cpu(&o, &env.src);
+}
+
+static void stop_cpu(void)
+{
+	cpu_fini(env.src.cpu);
+	env.src.cpu = NULL;
+}
+
+static void on_net_events(int fd, unsigned int revents, void *arg)
+{
+	int err = net_process_events(env.src.net);
+
+	/* an attach that failed on a tap: its link stats are read instead */
+	if (err && err != env.last_net_err)
+		log_warn("network collector: %s (taps concerned fall back to link stats)",
+			 strerror(-err));
+	env.last_net_err = err;
+}
+
+static int start_net(void)
+{
+	struct collect_sources_opts o = sources_opts();
+	int err;
+
+	collect_sources_open_net(&o, &env.src);
+	if (!env.src.net)
+		return 0;
+	err = loop_add_fd(net_fd(env.src.net), LOOP_IN, on_net_events, NULL, &env.net_watch_id);
+	if (err)
+		log_err("cannot watch the rtnetlink socket: %s", strerror(-err));
+	return err;
+}
+
+static void stop_net(void)
+{
+	if (env.net_watch_id > 0)
+		loop_remove_fd(env.net_watch_id);
+	env.net_watch_id = 0;
+	net_fini(env.src.net);
+	env.src.net = NULL;
+}
+
+static int start_kvm(void)
+{
+	struct collect_sources_opts o = sources_opts();
+
+	return collect_sources_open_kvm(&o, &env.src);
+}
+
+static void stop_kvm(void)
+{
+	kvm_fini(env.src.kvm);
+	env.src.kvm = NULL;
+}
+
+static int start_collect(void)
+{
+	const struct tide_conf *c = conf_get();
+	struct collect_opts o = {
+		.cpu = env.src.cpu,
+		.net = env.src.net,
+		.kvm = env.src.kvm,
+		.ring_samples = c->ring_samples,
+		.max_vms = c->max_vms,
+		.tick_ms = c->tick_ms,
+		.sources = &env.src,
+	};
+	int err;
+
+	if (env.src.degraded)
+		log_err("DEGRADED mode: cpu from %s, net from %s (see above why); `tidectl status` "
+			"says so too", env.src.cpu_mode, env.src.net_mode);
+	err = collect_init(&o);
+	if (err)
+		log_err("cannot start the collection: %s", strerror(-err));
+	return err;
+}
+
+static int start_inv(void)
+{
+	const struct tide_conf *c = conf_get();
+	struct inv_opts o = {
+		.uri = c->libvirt_uri,
+		.run_dir = c->libvirt_run_dir,
+		.rescan_ms = c->tick_ms,
+		.reconnect_max_ms = c->libvirt_reconnect_max_ms,
+	};
+
+	return inv_init(&o);
+}
+
 struct module {
 	const char *name;
 	int (*init)(void);
@@ -319,8 +456,16 @@ static const struct module modules[] = {
 	{ "feat", feat_init, feat_fini },
 	{ "state", start_state, stop_state },
 	{ "virt", virt_init, virt_fini },
+	{ "cpu", start_cpu, stop_cpu },
+	{ "net", start_net, stop_net },
+	{ "kvm", start_kvm, stop_kvm },
+	/* collect before inv: inv feeds it the VMs it finds */
+	{ "collect", start_collect, collect_fini },
+	{ "inv", start_inv, inv_fini },
+	{ "prom", textfile_init, textfile_fini },
 	{ "ctl", start_ctl, ctl_fini },
 	{ "status", status_init, status_fini },
+	{ "show", show_init, show_fini },
 };
 
 static void stop_modules(size_t n_started)
@@ -369,6 +514,8 @@ int main(int argc, char **argv)
 	}
 	apply_log_level(conf_get(), NULL);
 	err = conf_subscribe(apply_log_level, NULL);
+	if (!err)
+		err = conf_subscribe(apply_reload, NULL);
 	/* before any thread or io_uring exists */
 	if (!err && !env.foreground)
 		err = daemonize();

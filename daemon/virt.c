@@ -392,6 +392,21 @@ void virt_close(virConnectPtr conn)
 		virConnectClose(conn);
 }
 
+int virt_connect_register_close(virConnectPtr conn, virConnectCloseFunc cb, void *opaque,
+				virFreeCallback ff)
+{
+	if (virConnectRegisterCloseCallback(conn, cb, opaque, ff) < 0)
+		return FAIL("cannot register a close callback");
+	return 0;
+}
+
+int virt_connect_unregister_close(virConnectPtr conn, virConnectCloseFunc cb)
+{
+	if (virConnectUnregisterCloseCallback(conn, cb) < 0)
+		return FAIL("cannot unregister the close callback");
+	return 0;
+}
+
 int virt_list_domains(virConnectPtr conn, unsigned int flags, virDomainPtr **doms, int *n_doms)
 {
 	int n = virConnectListAllDomains(conn, doms, flags);
@@ -419,10 +434,51 @@ int virt_domain_lookup_by_name(virConnectPtr conn, const char *name, virDomainPt
 	return 0;
 }
 
+int virt_domain_lookup_by_uuid_string(virConnectPtr conn, const char *uuid, virDomainPtr *dom)
+{
+	virDomainPtr d = virDomainLookupByUUIDString(conn, uuid);
+
+	if (!d)
+		return FAIL("cannot find domain %s", uuid);
+	*dom = d;
+	return 0;
+}
+
 void virt_domain_free(virDomainPtr dom)
 {
 	if (dom)
 		virDomainFree(dom);
+}
+
+const char *virt_domain_get_name(virDomainPtr dom)
+{
+	return dom_name(dom);
+}
+
+int virt_domain_get_uuid_string(virDomainPtr dom, char uuid[VIR_UUID_STRING_BUFLEN])
+{
+	if (virDomainGetUUIDString(dom, uuid) < 0)
+		return FAIL("cannot get the uuid of domain '%s'", dom_name(dom));
+	return 0;
+}
+
+int virt_domain_is_active(virDomainPtr dom)
+{
+	int ret = virDomainIsActive(dom);
+
+	if (ret < 0)
+		return FAIL("cannot tell whether domain '%s' is active", dom_name(dom));
+	return ret;
+}
+
+int virt_domain_get_xml_desc(virDomainPtr dom, unsigned int flags, char **xml)
+{
+	char *x = virDomainGetXMLDesc(dom, flags);
+
+	if (!x)
+		return FAIL("cannot get the XML of domain '%s'", dom_name(dom));
+	*xml = x;
+	return 0;
 }
 
 int virt_domain_get_state(virDomainPtr dom, int *state, int *reason)

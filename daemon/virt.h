@@ -37,6 +37,11 @@ const char *virt_last_error(void);
 /* connections */
 int virt_open(const char *uri, virConnectPtr *conn) __tide_must_check;
 void virt_close(virConnectPtr conn);
+/* cb runs (from the loop) when the connection dies: libvirtd restarted,
+ * keep-alive timeout.  One per connection. */
+int virt_connect_register_close(virConnectPtr conn, virConnectCloseFunc cb, void *opaque,
+				virFreeCallback ff) __tide_must_check;
+int virt_connect_unregister_close(virConnectPtr conn, virConnectCloseFunc cb);
 
 /* domains */
 int virt_list_domains(virConnectPtr conn, unsigned int flags, virDomainPtr **doms,
@@ -45,7 +50,17 @@ int virt_list_domains(virConnectPtr conn, unsigned int flags, virDomainPtr **dom
 void virt_domains_free(virDomainPtr *doms, int n_doms);
 int virt_domain_lookup_by_name(virConnectPtr conn, const char *name,
 			       virDomainPtr *dom) __tide_must_check;
+int virt_domain_lookup_by_uuid_string(virConnectPtr conn, const char *uuid,
+				      virDomainPtr *dom) __tide_must_check;
 void virt_domain_free(virDomainPtr dom);
+/* Local, no RPC: the name and uuid a domain object carries. */
+const char *virt_domain_get_name(virDomainPtr dom);
+int virt_domain_get_uuid_string(virDomainPtr dom, char uuid[VIR_UUID_STRING_BUFLEN])
+	__tide_must_check;
+/* 1 active (a QEMU process exists), 0 not, or -errno */
+int virt_domain_is_active(virDomainPtr dom);
+/* The live XML; *xml is malloc'd (free()). */
+int virt_domain_get_xml_desc(virDomainPtr dom, unsigned int flags, char **xml) __tide_must_check;
 int virt_domain_get_state(virDomainPtr dom, int *state, int *reason) __tide_must_check;
 int virt_domain_suspend(virDomainPtr dom) __tide_must_check;
 int virt_domain_resume(virDomainPtr dom) __tide_must_check;

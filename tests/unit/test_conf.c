@@ -60,6 +60,14 @@ static const char good_conf[] =
 	"tick_ms = 500;                 # collection interval\n"
 	"textfile_dir = \"/var/lib/node-exporter-h1\";\n"
 	"textfile_interval_ms = 30000;\n"
+	"textfile_enabled = false;\n"
+	"libvirt_run_dir = \"/var/tmp/tide-testbed/h1/run-libvirt\";\n"
+	"libvirt_reconnect_max_ms = 2000;\n"
+	"ring_samples = 128;\n"
+	"max_vms = 300;\n"
+	"cpu_source = \"raw_tp\";\n"
+	"net_source = \"netlink\";\n"
+	"kvm_stats = false;\n"
 	"log_level = \"debug\";\n"
 	"peers = ( { name = \"h2\"; uri = \"qemu+tcp://10.0.0.2/system\"; },\n"
 	"          { name = \"h3\"; uri = \"qemu+tcp://10.0.0.3/system\"; } );\n";
@@ -80,6 +88,14 @@ static void test_good_file_with_every_key(void **state)
 	assert_int_equal(c->tick_ms, 500);
 	assert_string_equal(c->textfile_dir, "/var/lib/node-exporter-h1");
 	assert_int_equal(c->textfile_interval_ms, 30000);
+	assert_false(c->textfile_enabled);
+	assert_string_equal(c->libvirt_run_dir, "/var/tmp/tide-testbed/h1/run-libvirt");
+	assert_int_equal(c->libvirt_reconnect_max_ms, 2000);
+	assert_int_equal(c->ring_samples, 128);
+	assert_int_equal(c->max_vms, 300);
+	assert_int_equal(c->cpu_source, CONF_CPU_RAW_TP);
+	assert_int_equal(c->net_source, CONF_NET_NETLINK);
+	assert_false(c->kvm_stats);
 	assert_int_equal(c->log_level, LOG_LEVEL_DEBUG);
 	assert_int_equal(c->n_peers, 2);
 	assert_string_equal(c->peers[0].name, "h2");
@@ -106,6 +122,14 @@ static void test_defaults(void **state)
 	assert_int_equal(c->textfile_interval_ms, 15000);
 	assert_int_equal(c->log_level, LOG_LEVEL_INFO);
 	assert_int_equal(c->n_peers, 0);
+	assert_true(c->textfile_enabled);
+	assert_string_equal(c->libvirt_run_dir, TIDE_DEFAULT_LIBVIRT_RUN_DIR);
+	assert_int_equal(c->libvirt_reconnect_max_ms, 30000);
+	assert_int_equal(c->ring_samples, 64);
+	assert_int_equal(c->max_vms, 256);
+	assert_int_equal(c->cpu_source, CONF_CPU_AUTO);
+	assert_int_equal(c->net_source, CONF_NET_AUTO);
+	assert_true(c->kvm_stats);
 	conf_free(c);
 
 	assert_int_equal(asprintf(&missing, "%s/absent.conf", f->dir) > 0, 1);
@@ -190,6 +214,13 @@ static void test_wrong_type(void **state)
 		     "uri = \"qemu+tcp://10.0.0.2/system\"; } ), got a group { ... }");
 	expect_error("peers = ( \"h2\" );\n",
 		     "tided.conf:1: peer 1 must be a group { name = ...; uri = ...; }, got \"h2\"");
+	expect_error("textfile_enabled = \"yes\";\n",
+		     "tided.conf:1: 'textfile_enabled' must be true or false, got \"yes\"");
+	expect_error("kvm_stats = 1;\n", "tided.conf:1: 'kvm_stats' must be true or false, got 1");
+	expect_error("cpu_source = 2;\n",
+		     "tided.conf:1: 'cpu_source' must be one of \"auto\", \"raw_tp\", \"proc\", got 2");
+	expect_error("ring_samples = 1.5;\n",
+		     "tided.conf:1: 'ring_samples' must be an integer between 2 and 4096, got 1.5");
 }
 
 static void test_out_of_range(void **state)
@@ -197,8 +228,20 @@ static void test_out_of_range(void **state)
 	expect_error("tick_ms = 5;\n",
 		     "tided.conf:1: 'tick_ms' must be an integer between 10 and 60000, got 5");
 	expect_error("textfile_interval_ms = 99999999999L;\n",
-		     "tided.conf:1: 'textfile_interval_ms' must be an integer between 1000 and "
+		     "tided.conf:1: 'textfile_interval_ms' must be an integer between 100 and "
 		     "3600000, got 99999999999");
+	expect_error("textfile_interval_ms = 50;\n",
+		     "tided.conf:1: 'textfile_interval_ms' must be an integer between 100 and "
+		     "3600000, got 50");
+	expect_error("net_source = \"ebpf\";\n",
+		     "tided.conf:1: 'net_source' must be one of \"auto\", \"tcx\", \"tc\", "
+		     "\"netlink\", got \"ebpf\"");
+	expect_error("ring_samples = 1;\n",
+		     "tided.conf:1: 'ring_samples' must be an integer between 2 and 4096, got 1");
+	expect_error("max_vms = 0;\n",
+		     "tided.conf:1: 'max_vms' must be an integer between 1 and 4096, got 0");
+	expect_error("libvirt_run_dir = \"run/libvirt\";\n",
+		     "tided.conf:1: 'libvirt_run_dir' must be an absolute path, got \"run/libvirt\"");
 	expect_error("log_level = \"loud\";\n",
 		     "tided.conf:1: 'log_level' must be one of \"err\", \"warning\", \"notice\", "
 		     "\"info\", \"debug\", got \"loud\"");
@@ -280,6 +323,11 @@ static void test_reload_failure_keeps_old_config(void **state)
 			     "tick_ms = 750;\n"
 			     "libvirt_uri = \"qemu+tcp://10.0.0.1/system\";\n"
 			     "state_dir = \"/var/lib/tide-h1\";\n"
+			     /* the other restart-only keys as they run */
+			     "libvirt_run_dir = \"/var/tmp/tide-testbed/h1/run-libvirt\";\n"
+			     "libvirt_reconnect_max_ms = 2000;\n"
+			     "ring_samples = 128;\nmax_vms = 300;\ncpu_source = \"raw_tp\";\n"
+			     "net_source = \"netlink\";\nkvm_stats = false;\n"
 			     "control_socket = \"/run/elsewhere.sock\";\n"));
 	assert_int_equal(conf_reload(), 0);
 	assert_int_equal(conf_get()->tick_ms, 750);
@@ -288,6 +336,27 @@ static void test_reload_failure_keeps_old_config(void **state)
 	assert_int_equal(f->last_level, LOG_LEVEL_WARNING);
 	assert_non_null(strstr(f->last_log, "'control_socket' needs a restart"));
 	assert_int_equal(f->reloads_seen, 1);
+
+	/* restart-only keys that are not strings keep their value too */
+	free(unit_write_file(f->dir, "tided.conf",
+			     "tick_ms = 100;\nring_samples = 8;\ncpu_source = \"proc\";\n"
+			     "kvm_stats = false;\ntextfile_enabled = false;\n"));
+	assert_int_equal(conf_reload(), 0);
+	assert_int_equal(conf_get()->tick_ms, 100);
+	/* as good_conf started them */
+	assert_int_equal(conf_get()->ring_samples, 128);
+	assert_int_equal(conf_get()->cpu_source, CONF_CPU_RAW_TP);
+	assert_int_equal(conf_get()->net_source, CONF_NET_NETLINK);
+	assert_false(conf_get()->kvm_stats);
+	assert_false(conf_get()->textfile_enabled);
+	assert_non_null(strstr(f->last_log,
+			       "'net_source' needs a restart of tided; keeping \"netlink\""));
+
+	free(unit_write_file(f->dir, "tided.conf", "ring_samples = 8;\ntextfile_enabled = true;\n"
+			     "net_source = \"netlink\";\n"));
+	assert_int_equal(conf_reload(), 0);
+	assert_true(conf_get()->textfile_enabled);
+	assert_non_null(strstr(f->last_log, "'kvm_stats' needs a restart of tided; keeping false"));
 	free(path);
 }
 
@@ -321,6 +390,14 @@ static void test_shipped_file_is_valid_and_matches_defaults(void **state)
 	assert_string_equal(c->textfile_dir, d->textfile_dir);
 	assert_int_equal(c->tick_ms, d->tick_ms);
 	assert_int_equal(c->textfile_interval_ms, d->textfile_interval_ms);
+	assert_int_equal(c->textfile_enabled, d->textfile_enabled);
+	assert_string_equal(c->libvirt_run_dir, d->libvirt_run_dir);
+	assert_int_equal(c->libvirt_reconnect_max_ms, d->libvirt_reconnect_max_ms);
+	assert_int_equal(c->ring_samples, d->ring_samples);
+	assert_int_equal(c->max_vms, d->max_vms);
+	assert_int_equal(c->cpu_source, d->cpu_source);
+	assert_int_equal(c->net_source, d->net_source);
+	assert_int_equal(c->kvm_stats, d->kvm_stats);
 	assert_int_equal(c->log_level, d->log_level);
 	assert_int_equal(c->n_peers, d->n_peers);
 	conf_free(c);

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cli_show: tidectl's plain printers of "vm show", "host show" and the
+ * `tidectl top` frame, from the daemon's JSON replies (the one producer;
+ * -j prints those replies as they are).  Units are made human here
+ * ("12.3%", "1.2 MiB/s", "128 MiB"); names are printed with control
+ * characters replaced (cli_safe), so a domain name cannot drive the terminal.
+ *
+ * CPU percentages are of one CPU, as top(1) shows a process: a VM with
+ * two busy vCPUs is at 200%.  The host's load is over all its CPUs.
+ */
+#ifndef TIDE_CLI_SHOW_H
+#define TIDE_CLI_SHOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#define CLI_HUMAN_BYTES 32
+
+/* "512 B", "1.2 KiB", "128 MiB", "23.5 GiB" */
+const char *cli_human_bytes(double bytes, char *buf, size_t n);
+/* "0 B/s", "1.2 MiB/s" */
+const char *cli_human_rate(double bytes_per_s, char *buf, size_t n);
+/* ratio 0.123 -> "12.3%" */
+const char *cli_human_percent(double ratio, char *buf, size_t n);
+/* "850 ns", "12.5 us", "3.2 ms", "1.25 s" */
+const char *cli_human_ns(double ns, char *buf, size_t n);
+/* "12", "1.2k", "3.4M" (per-second counts) */
+const char *cli_human_count(double v, char *buf, size_t n);
+/* "45s", "2m 03s", "1h 02m", "3d 04h" */
+const char *cli_human_duration(double seconds, char *buf, size_t n);
+
+/* `tidectl vm show`: one line per VM. */
+void cli_show_vm_table(FILE *out, struct json_object *reply);
+/* `tidectl vm show NAME`: one VM in full (reply with its "vms" array). */
+void cli_show_vm_detail(FILE *out, struct json_object *reply);
+/* `tidectl host show` */
+void cli_show_host(FILE *out, struct json_object *reply);
+
+enum cli_top_sort {
+	CLI_TOP_SORT_CPU,
+	CLI_TOP_SORT_WAIT,
+	CLI_TOP_SORT_NET,
+};
+/* "cpu", "wait", "net" (any unambiguous prefix); -1 if none */
+int cli_top_sort_parse(const char *s);
+const char *cli_top_sort_name(enum cli_top_sort s);
+/*
+ * One frame of `tidectl top`: a host line, a header, one line per VM
+ * sorted by sort (largest first, then by name), at most max_rows lines of
+ * VMs (0: all).  ansi: clear the screen first and show the header in
+ * reverse video.
+ */
+void cli_top_frame(FILE *out, struct json_object *host, struct json_object *vms,
+		   enum cli_top_sort sort, int max_rows, bool ansi);
+
+#endif /* TIDE_CLI_SHOW_H */
