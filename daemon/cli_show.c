@@ -350,8 +350,11 @@ void cli_show_host(FILE *out, struct json_object *r)
 	fprintf(out, "vm network:   rx %s, tx %s\n",
 		cli_human_rate(num(r, "vm_rx_bytes_per_s"), b, sizeof(b)),
 		cli_human_rate(num(r, "vm_tx_bytes_per_s"), c, sizeof(c)));
-	fprintf(out, "collectors:   cpu %s, net %s, kvm %s\n", str(src, "cpu", a, sizeof(a)),
-		str(src, "net", b, sizeof(b)), str(src, "kvm", c, sizeof(c)));
+	fprintf(out, "collectors:   cpu %s, net %s, kvm %s%s\n", str(src, "cpu", a, sizeof(a)),
+		str(src, "net", b, sizeof(b)), str(src, "kvm", c, sizeof(c)),
+		strcmp(c, "off") && member(src, "kvm_active") &&
+		!json_object_get_boolean(member(src, "kvm_active")) ?
+		" (inactive: no KVM exit seen, guests not under KVM)" : "");
 	for (int i = 0; i < 3; i++) {
 		static const char *const keys[] = { "cpu_note", "net_note", "kvm_note" };
 		static const char *const what[] = { "cpu", "net", "kvm" };

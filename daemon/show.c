@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "collect.h"
+#include "kvm.h"
 #include "conf.h"
 #include "ctl.h"
 #include "inv.h"
@@ -271,6 +272,8 @@ int show_host(struct json_object *req, struct json_object *reply)
 		ADD(o, "net_note", json_object_new_string(src ? src->net_note : ""));
 		ADD(o, "kvm", json_object_new_string(src ? src->kvm_mode : "off"));
 		ADD(o, "kvm_note", json_object_new_string(src ? src->kvm_note : ""));
+		/* loaded is not live: under TCG no KVM exit ever comes */
+		ADD(o, "kvm_active", json_object_new_boolean(src && src->kvm && kvm_active(src->kvm)));
 	}
 	ADD(reply, "sources", o);
 	ADD(reply, "degraded", json_object_new_boolean(src && src->degraded));
