@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util.h"
 #include "cli_show.h"
 
 #define CLI_MSG_BYTES 1024
@@ -162,12 +163,9 @@ void cli_usage(void)
 
 static int parse_int(const char *s, long min, int *out)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > INT_MAX)
+	if (util_parse_long(s, min, INT_MAX, &v))
 		return -EINVAL;
 	*out = (int)v;
 	return 0;

@@ -46,4 +46,10 @@ int util_sd_notify(const char *state);
 /* CLOCK_MONOTONIC in milliseconds */
 uint64_t util_monotonic_ms(void);
 
+/*
+ * A whole decimal integer in [min, max]: no sign games, no trailing
+ * characters, no overflow.  0 or -EINVAL (-ERANGE when out of range).
+ */
+int util_parse_long(const char *s, long min, long max, long *out) __tide_must_check;
+
 #endif /* TIDE_UTIL_H */

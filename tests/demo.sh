@@ -18,7 +18,10 @@ trap 'exit 130' INT TERM
 
 step "building two hypervisor hosts (network, mount and UTS namespaces, one libvirtd each)"
 tb up
+tb tided start h1
+tb tided start h2
 tb status
+echo "tided runs on both hosts, each beside its own libvirtd"
 
 step "booting guest g1 on h1 (QEMU/TCG, 128 MiB, diskless)"
 tb guest start g1 h1 --mem 128 --ballast 16
@@ -40,9 +43,13 @@ for n in $(seq "$ROUNDS"); do
 		"$(sed -n 's/^time_ms=//p' <<<"$out")" "$(sed -n 's/^downtime_ms=//p' <<<"$out")" \
 		"$(sed -n 's/^rounds=//p' <<<"$out")" \
 		"$(sed -n 's/.*\(mismatches=[0-9]*\).*/intact, \1/p' <<<"$v")" "${c:-?}"
+	sleep 1.5
+	echo "     $dst's tided now tracks: $(tb tidectl "$dst" vm show | sed -n '2,$p' | tr -s ' ' | tr '\n' ';')"
 	tmp=$src; src=$dst; dst=$tmp
-	sleep 1
 done
+step "what tided on $src sees"
+tb tidectl "$src" vm show
+tb tidectl "$src" host show
 tb status
 kill -TERM "$session" 2>/dev/null || true; wait "$session" 2>/dev/null || true
 step "the TCP session across all migrations"

@@ -56,7 +56,7 @@ sleep 2
 "$TB" tidectl h1 -j host show >"$out/collect-host0.json"
 sleep "$secs"
 "$TB" tidectl h1 -j host show >"$out/collect-host1.json"
-nvm=$("$TB" tidectl h1 -j vm show | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+nvm=$("$TB" tidectl h1 -j vm show | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["vms"]))')
 tided_ns=$(python3 - "$out/collect-host0.json" "$out/collect-host1.json" <<'PY'
 import json, sys
 a = json.load(open(sys.argv[1]))["collection"]
@@ -120,7 +120,8 @@ for n in $sims; do
 done
 echo "(modes: cpu $(kv cpu_mode "$out/collect-$max.txt"), net $(kv net_mode "$out/collect-$max.txt"); goal <= ${goal_core_pct} % of one core at 200 VMs)"
 
-python3 - "$csv" "$out/collect-scale.png" <<'PY' 2>/dev/null && echo "plot: $out/collect-scale.png"
+# Debian's python3 (python3-matplotlib), whatever python3 comes first in PATH
+/usr/bin/python3 - "$csv" "$out/collect-scale.png" <<'PY' && echo "plot: $out/collect-scale.png"
 import csv, sys
 import matplotlib
 matplotlib.use("Agg")

@@ -35,7 +35,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "../../daemon/cpu.h"
+#include "cpu.h"
 
 #define MAX_ROUNDS 50
 

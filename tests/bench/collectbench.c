@@ -24,6 +24,7 @@
 
 #include "collect.h"
 #include "log.h"
+#include "util.h"
 
 #define MAX_LINE 4096
 
@@ -37,12 +38,9 @@ static uint64_t clock_ns(clockid_t id)
 
 static long parse_arg(const char *s, const char *what, long min, long max)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
+	if (util_parse_long(s, min, max, &v)) {
 		fprintf(stderr, "collectbench: %s must be an integer in [%ld, %ld], got '%s'\n",
 			what, min, max, s);
 		exit(2);

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define MAX_VCPUS 64
 
 static long wake_hz;
@@ -74,12 +76,9 @@ static int vm_main(long vcpus, int out_fd)
 
 static long parse_arg(const char *s, const char *what, long min, long max)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
+	if (util_parse_long(s, min, max, &v)) {
 		fprintf(stderr, "fakevms: %s must be an integer in [%ld, %ld], got '%s'\n",
 			what, min, max, s);
 		exit(2);

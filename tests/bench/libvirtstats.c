@@ -20,6 +20,8 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "util.h"
+
 static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
@@ -54,12 +56,9 @@ static int proc_cpu_ns(long pid, uint64_t *ns)
 
 static long parse_arg(const char *s, const char *what, long min, long max)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max) {
+	if (util_parse_long(s, min, max, &v)) {
 		fprintf(stderr, "libvirtstats: %s must be an integer in [%ld, %ld], got '%s'\n",
 			what, min, max, s);
 		exit(2);

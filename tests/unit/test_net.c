@@ -19,7 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "net.h"
-#include "../../daemon/nl.h"
+#include "nl.h"
 #include "net_abi.h"
 
 #define FAKE_NCPUS	2
