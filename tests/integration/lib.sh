@@ -17,6 +17,8 @@ skip() { printf '  [%s] SKIP: %s\n' "$T_NAME" "$*" >&2; exit 77; }
 
 tb_cleanup() {
 	local rc=$?
+	# whatever fails here must not cut the teardown short
+	set +e
 	[ -n "${T_BG_PIDS:-}" ] && kill $T_BG_PIDS 2>/dev/null
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -d /var/tmp/tide-testbed/consoles ]; then
 		for c in /var/tmp/tide-testbed/consoles/*.log; do
