@@ -317,12 +317,13 @@ static int default_tap(const char *ifname, struct collect_tap_raw *out)
 
 	if (!cs.net)
 		return -ENODEV;
+	/* net_read() answers from link stats itself when there is no BPF */
 	err = net_read(cs.net, ifname, &st);
-	if (err || !(st.flags & NET_STATS_BPF)) {
-		/* no BPF here, or not on this tap (yet): the link's own counters */
+	if (err)	/* BPF not on this tap (yet): the link's own counters */
 		err = net_link_stats(cs.net, ifname, &st);
-		if (err)
-			return err;
+	if (err)
+		return err;
+	if (!(st.flags & NET_STATS_BPF)) {
 		out->src = COLLECT_NET_NETLINK;
 		out->epoch = (uint32_t)st.ifindex;	/* a new link counts from 0 */
 		out->has_drops = true;
