@@ -341,15 +341,16 @@ static int default_tap(const char *ifname, struct collect_tap_raw *out)
 	return 0;
 }
 
+/* Whole or nothing: on failure *out keeps the last figures (collect_tick). */
 static int default_host(struct collect_host_raw *out)
 {
 	unsigned long long v[10] = { 0 };
 	char path[300], line[PROC_LINE_BYTES];
-	bool have_total = false;
+	struct collect_host_raw h = { 0 };
+	bool have_total = false, have_avail = false;
 	uint32_t cpus = 0;
 	FILE *f;
 
-	memset(out, 0, sizeof(*out));
 	snprintf(path, sizeof(path), "%s/stat", cs.proc_root);
 	f = fopen(path, "re");
 	if (!f)
@@ -368,23 +369,27 @@ static int default_host(struct collect_host_raw *out)
 	if (!have_total)
 		return -EINVAL;
 	/* user nice system idle iowait irq softirq steal (guest is in user) */
-	out->cpu_busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-	out->cpu_total_ticks = out->cpu_busy_ticks + v[3] + v[4];
-	out->cpus = cpus ? cpus : 1;
+	h.cpu_busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+	h.cpu_total_ticks = h.cpu_busy_ticks + v[3] + v[4];
+	h.cpus = cpus ? cpus : 1;
 
 	snprintf(path, sizeof(path), "%s/meminfo", cs.proc_root);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
+	/* MemTotal is the first line, MemAvailable the third: stop there */
+	while (!have_avail && fgets(line, sizeof(line), f)) {
 		unsigned long long kib;
 
-		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1)
-			out->memory_bytes = kib * 1024;
-		else if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
-			out->memory_available_bytes = kib * 1024;
+		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1) {
+			h.memory_bytes = kib * 1024;
+		} else if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
+			h.memory_available_bytes = kib * 1024;
+			have_avail = true;
+		}
 	}
 	fclose(f);
+	*out = h;
 	return 0;
 }
 
