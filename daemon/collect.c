@@ -843,7 +843,8 @@ int collect_vm_update(uint32_t slot, const struct vm_desc *d)
 		if (old) {
 			threads[i] = *old;
 			threads[i].vcpu = nd.threads[i].vcpu;
-			old->samples = NULL;	/* moved */
+			old->samples = NULL;	/* moved: the new entry untracks it */
+			old->tracked = false;
 			continue;
 		}
 		/* the new description is in place for the tracker's pid */
@@ -875,6 +876,7 @@ int collect_vm_update(uint32_t slot, const struct vm_desc *d)
 			taps[i] = *old;
 			snprintf(taps[i].mac, sizeof(taps[i].mac), "%s", nd.taps[i].mac);
 			old->samples = NULL;
+			old->tracked = false;
 			continue;
 		}
 		err = tap_start(vm, &taps[i], &nd.taps[i]);
