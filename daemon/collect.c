@@ -25,6 +25,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "util.h"
 
 #define COLLECT_MAX_VMS_DEFAULT 4096
 #define PROC_LINE_BYTES 512
@@ -244,22 +245,6 @@ void collect_sources_close(struct collect_sources *s)
 }
 
 /* ---- default readers ---------------------------------------------------- */
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t clock_of(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Read a small file whole into buf (NUL-terminated); bytes read or -errno. */
 static ssize_t read_small(const char *path, char *buf, size_t n)
@@ -1064,7 +1049,7 @@ static void sample_kvm(void)
 
 int collect_tick(void)
 {
-	uint64_t cpu0 = clock_of(CLOCK_THREAD_CPUTIME_ID), cpu1;
+	uint64_t cpu0 = util_clock_ns(CLOCK_THREAD_CPUTIME_ID), cpu1;
 	uint64_t d_cpu = 0, d_wait = 0, d_rx = 0, d_tx = 0;
 	struct collect_host_sample h = { 0 };
 	uint64_t wall0 = cs.clock_ns();
@@ -1072,7 +1057,7 @@ int collect_tick(void)
 	if (!cs.inited)
 		return -ENODEV;
 	cs.self.last_tick_ns = wall0;
-	cs.self.last_tick_realtime_ns = clock_of(CLOCK_REALTIME);
+	cs.self.last_tick_realtime_ns = util_clock_ns(CLOCK_REALTIME);
 	for (uint32_t s = 1; s <= cs.max_vms; s++)
 		if (cs.vms[s])
 			sample_vm(cs.vms[s], &d_cpu, &d_wait, &d_rx, &d_tx);
@@ -1094,7 +1079,7 @@ int collect_tick(void)
 	h.vm_tx_bytes = cs.acc_vm_tx_bytes;
 	cs.host_samples[ring_push(&cs.host_ring)] = h;
 
-	cpu1 = clock_of(CLOCK_THREAD_CPUTIME_ID);
+	cpu1 = util_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	cs.self.ticks++;
 	cs.self.last_ns = cpu1 - cpu0;
 	cs.self.total_ns += cs.self.last_ns;
@@ -1211,7 +1196,7 @@ int collect_init(const struct collect_opts *opts)
 	cs.rd = opts->readers ? opts->readers : &default_readers;
 	cs.sources = opts->sources;
 	snprintf(cs.proc_root, sizeof(cs.proc_root), "%s", opts->proc_root ? opts->proc_root : "/proc");
-	cs.clock_ns = opts->clock_ns ? opts->clock_ns : monotonic_ns;
+	cs.clock_ns = opts->clock_ns ? opts->clock_ns : util_monotonic_ns;
 	cs.ring_samples = opts->ring_samples >= 2 ? opts->ring_samples : COLLECT_RING_DEFAULT;
 	cs.max_vms = opts->max_vms ? opts->max_vms : COLLECT_MAX_VMS_DEFAULT;
 	cs.vms = calloc(cs.max_vms + 1, sizeof(*cs.vms));

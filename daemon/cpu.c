@@ -29,6 +29,7 @@
 
 #include "cpu.h"
 #include "cpu.skel.h"
+#include "util.h"
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL	/* linux/pidfd.h, 6.9 */
@@ -542,14 +543,6 @@ static bool same_thread(const struct cpu_thread *a, const struct cpu_thread *b)
 	       a->state == b->state && a->gen == b->gen;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns() */
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* the kernel's se.sum_exec_runtime of a thread, 0 if it cannot be read */
 static uint64_t schedstat_on_cpu_ns(pid_t tid)
 {
@@ -589,7 +582,7 @@ static void read_slot(struct cpu_ctx *ctx, int idx, bool live, struct cpu_thread
 			break;
 		a = b;
 	}
-	now_ns = ctx->timestamps ? monotonic_ns() : 0;
+	now_ns = ctx->timestamps ? util_monotonic_ns() : 0;	/* bpf_ktime_get_ns() */
 
 	memset(out, 0, sizeof(*out));
 	out->vm_slot = slot->vm_slot;

@@ -13,14 +13,7 @@
 #include <unistd.h>
 
 #include "ctl_client.h"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util.h"
 
 static const char *connect_hint(int err)
 {
@@ -41,7 +34,7 @@ static int wait_fd(int fd, short events, int64_t deadline_ms)
 {
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = events };
-		int64_t left = deadline_ms - now_ms();
+		int64_t left = deadline_ms - (int64_t)util_monotonic_ms();
 		int n;
 
 		if (left <= 0)
@@ -60,7 +53,7 @@ int ctl_client_call(const char *path, struct json_object *req, int timeout_ms,
 		    struct json_object **reply, char *err, size_t err_bytes)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int64_t deadline_ms = now_ms() + timeout_ms;
+	int64_t deadline_ms = (int64_t)util_monotonic_ms() + timeout_ms;
 	const char *text;
 	char *buf = NULL, *nl = NULL;
 	size_t len = 0, cap = 0, sent = 0, text_len;

@@ -35,6 +35,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "util.h"
 
 #define RING_ENTRIES	256
 /* completions handled per iteration; the rest wait for the next one, so
@@ -148,17 +149,9 @@ static struct {
 	.sig_fd = -1,
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t loop_now_ms(void)
 {
-	return now_ns() / NS_PER_MS;
+	return util_monotonic_ms();
 }
 
 static bool on_loop_thread(void)
@@ -634,7 +627,7 @@ static int timer_add(uint64_t ms, uint64_t jitter_ms, bool periodic,
 		goto unlock;
 	lp.n_timers++;
 	{
-		uint64_t now = now_ns();
+		uint64_t now = util_monotonic_ns();
 
 		timer_schedule(t, now + ms * NS_PER_MS, now);
 	}
@@ -675,7 +668,7 @@ int loop_modify_timer(int id, int64_t ms)
 	if (ms < 0) {
 		heap_remove(t);
 	} else {
-		uint64_t now = now_ns();
+		uint64_t now = util_monotonic_ns();
 
 		if (t->periodic)
 			t->period_ns = (uint64_t)ms * NS_PER_MS;
@@ -709,7 +702,7 @@ static void run_timers(void)
 {
 	pthread_mutex_lock(&lp.lock);
 	lp.in_timer_round = true;
-	lp.round_now_ns = now_ns();
+	lp.round_now_ns = util_monotonic_ns();
 	while (lp.n_heap > 0 && lp.heap[0]->deadline_ns <= lp.round_now_ns) {
 		struct timer *t = lp.heap[0];
 		loop_timer_cb cb = t->cb;
@@ -789,7 +782,7 @@ int loop_run_once(int timeout_ms)
 	if (lp.defer_head || atomic_load(&lp.quit)) {
 		wait_ns = 0;
 	} else if (lp.n_heap > 0) {
-		uint64_t now = now_ns();
+		uint64_t now = util_monotonic_ns();
 
 		wait_ns = lp.heap[0]->deadline_ns > now ? lp.heap[0]->deadline_ns - now : 0;
 	}
@@ -1087,7 +1080,7 @@ int loop_init(void)
 	lp.thread = pthread_self();
 	lp.multishot_ok = true;
 	if (getrandom(&lp.rng, sizeof(lp.rng), GRND_NONBLOCK) != (ssize_t)sizeof(lp.rng))
-		lp.rng = now_ns() ^ (uint64_t)getpid();
+		lp.rng = util_monotonic_ns() ^ (uint64_t)getpid();
 
 	err = io_uring_queue_init(RING_ENTRIES, &lp.ring, 0);
 	if (err) {

@@ -264,11 +264,9 @@ static void apply_reload(const struct tide_conf *c, void *arg)
 static void on_reload(void *arg)
 {
 	char msg[64];
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
-		 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+		 (unsigned long long)(util_monotonic_ns() / 1000));
 	util_sd_notify(msg);
 	conf_reload();		/* logs both outcomes */
 	util_sd_notify("READY=1");

@@ -163,12 +163,22 @@ int util_sd_notify(const char *state)
 	return err;
 }
 
-uint64_t util_monotonic_ms(void)
+uint64_t util_clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t util_monotonic_ns(void)
+{
+	return util_clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t util_monotonic_ms(void)
+{
+	return util_monotonic_ns() / 1000000u;
 }
 
 int util_parse_long(const char *s, long min, long max, long *out)

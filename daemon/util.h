@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "tide.h"
 
@@ -43,6 +44,10 @@ void util_pidfile_release(struct util_pidfile *pf);
  */
 int util_sd_notify(const char *state);
 
+/* clock_gettime(id) in nanoseconds */
+uint64_t util_clock_ns(clockid_t id);
+/* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns(), in nanoseconds */
+uint64_t util_monotonic_ns(void);
 /* CLOCK_MONOTONIC in milliseconds */
 uint64_t util_monotonic_ms(void);
 
