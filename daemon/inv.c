@@ -31,6 +31,7 @@
 #include "inv.h"
 #include "log.h"
 #include "loop.h"
+#include "util.h"
 #include "virt.h"
 
 #define INV_RECONNECT_MIN_MS 500
@@ -478,13 +479,10 @@ static pid_t pid_from_scan(const char *proc_root, const char *uuid)
 	if (!dir)
 		return 0;
 	while (!found && (de = readdir(dir))) {
-		char *end;
 		long v;
 
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		v = strtol(de->d_name, &end, 10);
-		if (*end || v <= 0 || v > INT32_MAX)
+		if (!isdigit((unsigned char)de->d_name[0]) ||
+		    util_parse_long(de->d_name, 1, INT32_MAX, &v))
 			continue;
 		if (cmdline_uuid(proc_root, (pid_t)v, other) == 1 && strcasecmp(other, uuid) == 0)
 			found = (pid_t)v;
@@ -548,12 +546,9 @@ int inv_scan_vcpus(const char *proc_root, pid_t pid, struct vm_thread **out, uin
 		int64_t vcpu;
 		char *buf;
 		long tid;
-		char *end;
 
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		tid = strtol(de->d_name, &end, 10);
-		if (*end || tid <= 0 || tid > INT32_MAX)
+		if (!isdigit((unsigned char)de->d_name[0]) ||
+		    util_parse_long(de->d_name, 1, INT32_MAX, &tid))
 			continue;
 		snprintf(comm_path, sizeof(comm_path), "%s/%s/comm", path, de->d_name);
 		buf = read_file(comm_path, 64, &len);
