@@ -33,6 +33,7 @@ struct kvm_ctx {
 	struct kvm_seen seen_base;	/* host totals at init */
 	struct kvm_slot *slots;
 	struct kvm_vm_counters *percpu;	/* ncpus values, lookup buffer */
+	struct kvm_seen *seen_percpu;	/* ncpus values, lookup buffer */
 };
 
 static const char *const tracefs_dirs[] = {
@@ -87,7 +88,8 @@ int kvm_init(struct kvm_ctx **out, const struct kvm_opts *opts)
 	}
 	ctx->slots = calloc(ctx->max_vms, sizeof(*ctx->slots));
 	ctx->percpu = calloc((size_t)ctx->ncpus, sizeof(*ctx->percpu));
-	if (!ctx->slots || !ctx->percpu) {
+	ctx->seen_percpu = calloc((size_t)ctx->ncpus, sizeof(*ctx->seen_percpu));
+	if (!ctx->slots || !ctx->percpu || !ctx->seen_percpu) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -139,6 +141,7 @@ void kvm_fini(struct kvm_ctx *ctx)
 	kvm_bpf__destroy(ctx->skel);
 	free(ctx->slots);
 	free(ctx->percpu);
+	free(ctx->seen_percpu);
 	free(ctx);
 }
 
@@ -240,24 +243,22 @@ int kvm_read(struct kvm_ctx *ctx, pid_t qemu_pid, struct kvm_vm_stats *out)
 
 int kvm_host_totals(struct kvm_ctx *ctx, uint64_t *exits, uint64_t *dirty_ring_pushes)
 {
-	struct kvm_seen *v = calloc((size_t)ctx->ncpus, sizeof(*v));
+	const struct kvm_seen *v = ctx->seen_percpu;
 	__u32 zero = 0;
 	int err;
 
-	if (!v)
-		return -ENOMEM;
-	err = bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.kvm_seen), &zero, v);
-	if (!err) {
-		*exits = *dirty_ring_pushes = 0;
-		for (int cpu = 0; cpu < ctx->ncpus; cpu++) {
-			*exits += v[cpu].exits;
-			*dirty_ring_pushes += v[cpu].dirty_ring_pushes;
-		}
-		*exits -= ctx->seen_base.exits;
-		*dirty_ring_pushes -= ctx->seen_base.dirty_ring_pushes;
+	/* called at every tick (kvm_active()): no allocation here */
+	err = bpf_map_lookup_elem(bpf_map__fd(ctx->skel->maps.kvm_seen), &zero, ctx->seen_percpu);
+	if (err)
+		return err;
+	*exits = *dirty_ring_pushes = 0;
+	for (int cpu = 0; cpu < ctx->ncpus; cpu++) {
+		*exits += v[cpu].exits;
+		*dirty_ring_pushes += v[cpu].dirty_ring_pushes;
 	}
-	free(v);
-	return err;
+	*exits -= ctx->seen_base.exits;
+	*dirty_ring_pushes -= ctx->seen_base.dirty_ring_pushes;
+	return 0;
 }
 
 bool kvm_active(struct kvm_ctx *ctx)
