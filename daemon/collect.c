@@ -246,32 +246,20 @@ void collect_sources_close(struct collect_sources *s)
 
 /* ---- default readers ---------------------------------------------------- */
 
-/* Read a small file whole into buf (NUL-terminated); bytes read or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "re");
-	size_t got;
-
-	if (!f)
-		return -errno;
-	got = fread(buf, 1, n - 1, f);
-	buf[got] = '\0';
-	fclose(f);
-	return (ssize_t)got;
-}
-
 static int proc_thread_read(pid_t pid, pid_t tid, struct collect_thread_raw *out)
 {
 	unsigned long long on_cpu, wait, slices;
 	char path[320], buf[128];
+	ssize_t n;
 
 	if (pid > 0)
 		snprintf(path, sizeof(path), "%s/%d/task/%d/schedstat", cs.proc_root, (int)pid,
 			 (int)tid);
 	else
 		snprintf(path, sizeof(path), "%s/%d/schedstat", cs.proc_root, (int)tid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
-		return -errno;
+	n = util_read_small(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	if (sscanf(buf, "%llu %llu %llu", &on_cpu, &wait, &slices) != 3)
 		return -EINVAL;
 	out->on_cpu_ns = on_cpu;

@@ -546,17 +546,12 @@ static bool same_thread(const struct cpu_thread *a, const struct cpu_thread *b)
 /* the kernel's se.sum_exec_runtime of a thread, 0 if it cannot be read */
 static uint64_t schedstat_on_cpu_ns(pid_t tid)
 {
-	unsigned long long on_cpu_ns = 0;
-	char path[48];
-	FILE *f;
+	unsigned long long on_cpu_ns;
+	char path[48], buf[96];
 
 	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)tid);
-	f = fopen(path, "re");
-	if (!f)
+	if (util_read_small(path, buf, sizeof(buf)) < 0 || sscanf(buf, "%llu", &on_cpu_ns) != 1)
 		return 0;
-	if (fscanf(f, "%llu", &on_cpu_ns) != 1)
-		on_cpu_ns = 0;
-	fclose(f);
 	return on_cpu_ns;
 }
 
