@@ -446,8 +446,8 @@ static pid_t pid_from_file(const char *run_dir, const char *proc_root, const cha
 {
 	char path[PATH_MAX], other[VM_UUID_BYTES];
 	size_t len = 0;
-	char *buf, *end;
-	long v;
+	char *buf;
+	pid_t v;
 
 	/* libvirt refuses '/' in names; a name that has one has no pid file */
 	if (strchr(name, '/') || (size_t)snprintf(path, sizeof(path), "%s/qemu/%s.pid",
@@ -456,17 +456,15 @@ static pid_t pid_from_file(const char *run_dir, const char *proc_root, const cha
 	buf = read_file(path, 64, &len);
 	if (!buf)
 		return 0;
-	errno = 0;
-	v = strtol(buf, &end, 10);
-	if (errno || end == buf || (*end && *end != '\n') || v <= 0 || v > INT32_MAX)
+	if (util_parse_pid(buf, &v))
 		v = 0;
 	free(buf);
-	if (!v || !pid_alive(proc_root, (pid_t)v))
+	if (!v || !pid_alive(proc_root, v))
 		return 0;
 	/* a stale file whose pid now belongs to another QEMU */
-	if (cmdline_uuid(proc_root, (pid_t)v, other) == 1 && strcasecmp(other, uuid) != 0)
+	if (cmdline_uuid(proc_root, v, other) == 1 && strcasecmp(other, uuid) != 0)
 		return 0;
-	return (pid_t)v;
+	return v;
 }
 
 static pid_t pid_from_scan(const char *proc_root, const char *uuid)

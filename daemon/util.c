@@ -106,17 +106,12 @@ static pid_t read_pid(int fd)
 {
 	char buf[32];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	char *end;
-	long v;
+	pid_t pid;
 
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	errno = 0;
-	v = strtol(buf, &end, 10);
-	if (errno || end == buf || (*end != '\n' && *end != '\0') || v <= 0 || v > INT32_MAX)
-		return 0;
-	return (pid_t)v;
+	return util_parse_pid(buf, &pid) ? 0 : pid;
 }
 
 int util_pidfile_acquire(struct util_pidfile *pf, const char *path, pid_t *holder)
@@ -222,5 +217,24 @@ int util_parse_long(const char *s, long min, long max, long *out)
 	if (v < min || v > max)
 		return -ERANGE;
 	*out = v;
+	return 0;
+}
+
+int util_parse_pid(const char *text, pid_t *out)
+{
+	char buf[24];
+	size_t len = strlen(text);
+	long v;
+
+	/* one trailing newline, as pid files end */
+	if (len && text[len - 1] == '\n')
+		len--;
+	if (!len || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (util_parse_long(buf, 1, INT32_MAX, &v))
+		return -EINVAL;
+	*out = (pid_t)v;
 	return 0;
 }

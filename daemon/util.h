@@ -64,4 +64,7 @@ uint64_t util_monotonic_ms(void);
  */
 int util_parse_long(const char *s, long min, long max, long *out) __tide_must_check;
 
+/* A pid as a pid file holds it: "N" or "N\n", N > 0.  0 or -EINVAL. */
+int util_parse_pid(const char *text, pid_t *out) __tide_must_check;
+
 #endif /* TIDE_UTIL_H */
