@@ -111,15 +111,23 @@ int ctl_unregister(const char *name)
 	return 0;
 }
 
-int ctl_error(struct json_object *reply, int err, const char *fmt, ...)
+static void set_error(struct json_object *reply, const char *fmt, va_list ap) __tide_printf(2, 0);
+
+static void set_error(struct json_object *reply, const char *fmt, va_list ap)
 {
 	char msg[CTL_ERROR_BYTES];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	json_object_object_add(reply, "error", json_object_new_string(msg));
+}
+
+int ctl_error(struct json_object *reply, int err, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	set_error(reply, fmt, ap);
 	va_end(ap);
-	json_object_object_add(reply, "error", json_object_new_string(msg));
 	return err;
 }
 
@@ -128,15 +136,13 @@ static struct json_object *error_reply(const char *fmt, ...) __tide_printf(1, 2)
 static struct json_object *error_reply(const char *fmt, ...)
 {
 	struct json_object *reply = json_object_new_object();
-	char msg[CTL_ERROR_BYTES];
 	va_list ap;
 
 	if (!reply)
 		return NULL;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	set_error(reply, fmt, ap);
 	va_end(ap);
-	json_object_object_add(reply, "error", json_object_new_string(msg));
 	return reply;
 }
 

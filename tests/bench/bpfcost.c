@@ -36,6 +36,7 @@
 #include <bpf/libbpf.h>
 
 #include "cpu.h"
+#include "util.h"
 
 #define MAX_ROUNDS 50
 
@@ -63,10 +64,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)util_monotonic_ns() / 1e9;
 }
 
 /* ---- empty baseline program -------------------------------------------- */
