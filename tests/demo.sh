@@ -8,6 +8,7 @@ BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 export BUILD
 TB="$TOP/tests/testbed/tb"
+. "$TOP/tests/testbed/lock.sh"
 ROUNDS=${DEMO_MIGRATIONS:-4}
 tb() { "$TB" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -20,6 +20,7 @@ top=$(cd "$here/../.." && pwd)
 case "$BUILD" in /*) ;; *) BUILD="$top/$BUILD" ;; esac
 export BUILD
 TB="$top/tests/testbed/tb"
+. "$top/tests/testbed/lock.sh"
 out=$BUILD/bench
 guests=${COLLECT_GUESTS:-20}
 secs=${COLLECT_SECONDS:-10}

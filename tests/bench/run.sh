@@ -5,6 +5,7 @@ set -uo pipefail
 BUILD=${BUILD:-build}
 export BUILD
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../testbed/lock.sh"
 mkdir -p "$BUILD/bench"
 rc=0
 for b in "$here"/b-*.sh; do

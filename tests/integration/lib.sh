@@ -6,6 +6,7 @@ BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 export BUILD
 TB="$TOP/tests/testbed/tb"
+. "$TOP/tests/testbed/lock.sh"
 RESULTS=$BUILD/test-results
 mkdir -p "$RESULTS"
 T_NAME=$(basename "$0" .sh)

@@ -3,6 +3,7 @@
 # Exit 0 pass, 77 skip (the reason is printed), anything else fails.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../testbed/lock.sh"
 pass=0 fail=0 skip=0 failed=""
 for t in "$here"/t-*.sh; do
 	name=$(basename "$t" .sh)
