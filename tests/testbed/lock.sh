@@ -2,7 +2,9 @@
 # The testbed is one per machine (namespaces tide-*, /var/tmp/tide-testbed),
 # so two test runs at once (two work trees, a test and a bench) would tear
 # down each other's hosts.  Children inherit the lock (fd 9, and
-# TIDE_TB_LOCKED tells them not to take it again, which would deadlock).
+# TIDE_TB_LOCKED tells them not to take it again, which would deadlock);
+# tb starts its daemons (holders, libvirtd, tided) with fd 9 closed, so that
+# a testbed left up cannot hold the lock once its test has exited.
 tb_lock() {
 	[ -n "${TIDE_TB_LOCKED:-}" ] && return 0
 	local f=${TIDE_TB_LOCK:-/run/lock/tide-testbed.lock}
