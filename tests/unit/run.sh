@@ -15,7 +15,7 @@ export CMOCKA_MESSAGE_OUTPUT=stdout
 # each binary also arms its own alarm(); this is the outer bound
 per_test_timeout_s=${UNIT_TIMEOUT_S:-300}
 
-bins=0 failed_bins=0 tests=0 failed_tests=0
+bins=0 failed_bins=0 tests=0 failed_tests=0 skipped_tests=0
 for bin in "$@"; do
 	name=$(basename "$bin")
 	log="$bin.log"
@@ -24,10 +24,21 @@ for bin in "$@"; do
 	rc=$?
 	passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
 	nfailed=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
-	passed=${passed:-0} nfailed=${nfailed:-0}
+	# cmocka counts a skipped test among the passed ones and lists it
+	# under "[  SKIPPED ] N test(s)": report it as a skip, never as a pass
+	nskipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	passed=${passed:-0} nfailed=${nfailed:-0} nskipped=${nskipped:-0}
+	passed=$((passed - nskipped))
 	tests=$((tests + passed + nfailed))
+	skipped_tests=$((skipped_tests + nskipped))
 	if [ "$rc" -eq 0 ]; then
 		printf '  %-8s %s (%d tests)\n' PASS "$name" "$passed"
+		if [ "$nskipped" -gt 0 ]; then
+			# the names, and the reason the test printed before skip()
+			printf '  %-8s %s: %d test(s): %s\n' SKIP "$name" "$nskipped" \
+				"$(sed -n 's/^\[  SKIPPED \] \([a-z_0-9]*\)$/\1/p' "$log" | sort -u | tr '\n' ' ')"
+			grep -i 'skip' "$log" | grep -v '^\[' | sed 's/^/    | /'
+		fi
 	else
 		failed_bins=$((failed_bins + 1))
 		failed_tests=$((failed_tests + nfailed))
@@ -39,5 +50,5 @@ done
 # a binary that crashed counts as one failure even if cmocka said nothing
 [ "$failed_bins" -gt "$failed_tests" ] && failed_tests=$failed_bins
 echo "unit tests in $build: $bins binaries"
-echo "unit: $((tests - failed_tests)) passed, $failed_tests failed"
+echo "unit: $((tests - failed_tests)) passed, $failed_tests failed, $skipped_tests skipped"
 [ "$failed_bins" -eq 0 ]
