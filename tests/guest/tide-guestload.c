@@ -10,13 +10,22 @@
  *                        working set of WSS_MIB MiB; "dirty 0 0" stops and frees it
  *   dirtyfast WSS_MIB    rewrite the working set as fast as one thread can
  *   ballast MIB          (re)allocate a filled, never rewritten area of MIB MiB
- *   verify               check every page now: ok pages=N mismatches=M
- *                        total_mismatches=T gen=G (M: pages bad now; T: every
- *                        corruption ever found, by verify, the background
- *                        scanner or the dirtier; G: highest page generation)
+ *   verify               check every page now: ok pages=N expected_pages=E
+ *                        mismatches=M total_mismatches=T gen=G written=W
+ *                        gen_sum=S ledger_ok=0|1 covered_mib=C mem_mib=R
+ *                        (M: pages bad now; T: every corruption ever found, by
+ *                        verify, the background scanner or the dirtier; G:
+ *                        highest page generation; W: pages the dirtier wrote
+ *                        since boot; S: the sum of the working set's page
+ *                        generations, which must equal W less what was written
+ *                        into earlier working sets: ledger_ok; E: the pages the
+ *                        ballast and working set were asked to have; C of R:
+ *                        MiB checksummed of the RAM the guest kernel manages,
+ *                        MemTotal, less than the VM's size).  "err ..." when
+ *                        the boot-time ballast could not be had.
  *   status               ok uptime_ms= cpu_pct= dirty_rate= wss_mib= ballast_mib=
  *                        pages_written= total_mismatches= dirty_mode= dirty_rate_meas=
- *                        scan_passes= cpu_ms= starts= sessions=
+ *                        scan_passes= cpu_ms= starts= sessions= gen=
  *   corrupt wss|ballast PAGE   test hook: flip a byte behind the checksum's back
  *   help, quit
  * Port 7001, sessions: every line received on a connection is answered with
@@ -31,7 +40,16 @@
  * exclude each other per chunk of pages, so a check never sees a half-written
  * page (no false mismatches).
  *
- * Kernel arguments: tide.ballast=MIB (default 32), tide.dirty=RATE,WSS_MIB,
+ * Checksummed: the ballast and the working set, and nothing else (not the
+ * guest kernel, its page cache or this program).  By default the ballast
+ * takes all the memory the guest has free at boot less MEM_RESERVE_MIB, and a
+ * working set asked for later is taken out of the ballast when the guest has
+ * no other room for it, so most of the guest's free memory stays covered;
+ * verify says how much (covered_mib of mem_mib).  The testbed boots every
+ * guest with tide.ballast=auto unless told otherwise.
+ *
+ * Kernel arguments: tide.ballast=MIB|auto (default 32 MiB: "serve" on a host
+ * must not take the host's memory), tide.dirty=RATE,WSS_MIB,
  * tide.cpu=PCT, tide.seed=N, tide.scan_s=SEC (background pass, default 10).
  *
  * On the host the same static binary is the client:
@@ -80,6 +98,9 @@
 #define CPU_PERIOD_NS		(100 * NSEC_PER_MSEC)
 #define SCAN_TICK_NS		(100 * NSEC_PER_MSEC)
 #define SCAN_MAX_CPU_SHARE	50	/* the scanner sleeps at least 49x its work: <= 2 % of a vCPU */
+#define BALLAST_AUTO		(-1L)	/* all free memory less MEM_RESERVE_MIB */
+#define BALLAST_SHRINK_SLACK_MIB	4
+/* without tide.ballast= (serve on a host, no VM): never "auto" there */
 #define DEFAULT_BALLAST_MIB	32
 #define DEFAULT_SCAN_S		10
 #define MEM_RESERVE_MIB		16	/* left to the guest kernel when sizing memory areas */
@@ -129,7 +150,12 @@ static struct {
 	pthread_rwlock_t layout;
 	struct region reg[REG_COUNT];
 
+	/* Incremented under the chunk lock of the pages written, so that a
+	 * reader holding every chunk lock sees it agree with the generations. */
 	atomic_uint_fast64_t pages_written;
+	uint64_t wss_written_base;	/* pages_written when the working set was made */
+	long ballast_want_mib;		/* what the ballast was asked to be */
+	char boot_error[REPLY_MAX_LEN + 64];	/* a boot allocation that failed: "" if none */
 	atomic_uint_fast64_t total_mismatches;
 	atomic_uint_fast64_t scan_passes;
 	atomic_uint mismatch_lines;
@@ -230,6 +256,9 @@ static int spawn(void *(*fn)(void *), void *arg, size_t stack, pthread_t *out)
 	return 0;
 }
 
+/* Set by SIGINT/SIGTERM in the session client: a wait for a reply ends. */
+static volatile sig_atomic_t session_stop;
+
 /* Line reader over a socket, with an optional deadline. */
 struct linebuf {
 	int fd;
@@ -283,6 +312,8 @@ static int linebuf_read(struct linebuf *lb, char *out, size_t outsz, int timeout
 			r = poll(&pfd, 1, (int)((deadline - t + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC));
 			if (r < 0 && errno != EINTR)
 				return -errno;
+			if (r < 0 && session_stop)
+				return -EINTR;
 			if (r <= 0)
 				continue;
 		}
@@ -547,8 +578,35 @@ static int region_replace(int reg, long mib)
 		return err;
 	pthread_rwlock_wrlock(&g.layout);
 	g.reg[reg] = fresh;
+	/* the dirtier is stopped: nothing adds to pages_written meanwhile */
+	if (reg == REG_WSS)
+		g.wss_written_base = atomic_load(&g.pages_written);
 	pthread_rwlock_unlock(&g.layout);
 	return 0;
+}
+
+/*
+ * Gives the tail of the ballast back to the guest so that a working set
+ * fits: its pages were never rewritten, so what remains keeps its records.
+ * Caller holds ctl_lock.
+ */
+static void ballast_shrink(long new_mib)
+{
+	struct region *r = &g.reg[REG_BALLAST];
+	size_t npages = (size_t)new_mib * MIB_PAGES, nchunks, i;
+
+	pthread_rwlock_wrlock(&g.layout);
+	if (npages < r->npages) {
+		nchunks = (npages + CHUNK_PAGES - 1) / CHUNK_PAGES;
+		munmap(r->mem + npages * PAGE_BYTES, (r->npages - npages) * PAGE_BYTES);
+		for (i = nchunks; i < r->nchunks; i++)
+			pthread_mutex_destroy(&r->locks[i]);
+		r->npages = npages;
+		r->nchunks = nchunks;
+		if (npages == 0)
+			r->mem = NULL;
+	}
+	pthread_rwlock_unlock(&g.layout);
 }
 
 /* ------------------------------------------------------------ dirtier */
@@ -574,19 +632,21 @@ static uint64_t dirty_pages(uint64_t n)
 
 		if (end > r->npages)
 			end = r->npages;
+		uint64_t before = done;
+
 		pthread_mutex_lock(&r->locks[chunk]);
 		for (; idx < end && done < n; idx++, done++) {
 			if (page_check(r, REG_WSS, idx, &mm[nmm]))
 				nmm++;
 			page_write(r, REG_WSS, idx, r->gen[idx] + 1);
 		}
+		atomic_fetch_add(&g.pages_written, done - before);
 		pthread_mutex_unlock(&r->locks[chunk]);
 		g.dirty_cursor = idx % r->npages;
 		if (nmm)
 			mismatches_report(mm, nmm, "dirtier");
 	}
 	pthread_rwlock_unlock(&g.layout);
-	atomic_fetch_add(&g.pages_written, done);
 	return done;
 }
 
@@ -665,9 +725,21 @@ static int dirty_start_thread(enum dirty_mode mode, long rate)
 /* Caller holds ctl_lock. Writes the reply. */
 static int dirty_configure(enum dirty_mode mode, long rate, long wss_mib, char *reply, size_t len)
 {
-	long old_mib = region_mib(REG_WSS);
+	long old_mib = region_mib(REG_WSS), ballast_mib = region_mib(REG_BALLAST);
+	long avail = mem_available_mib();
 	int err;
 
+	/* no room: take it out of the ballast, which is there to cover what
+	 * the guest does not otherwise use */
+	if (avail >= 0 && ballast_mib > 0 && wss_mib > old_mib &&
+	    wss_mib > avail + old_mib - MEM_RESERVE_MIB) {
+		/* freed pages do not all show in MemAvailable at once: a margin */
+		long need = wss_mib - (avail + old_mib - MEM_RESERVE_MIB) + BALLAST_SHRINK_SLACK_MIB;
+		long keep = ballast_mib > need ? ballast_mib - need : 0;
+
+		ballast_shrink(keep);
+		g.ballast_want_mib = keep;
+	}
 	err = mem_check(wss_mib, old_mib, reply, len);
 	if (err)
 		return err;
@@ -686,8 +758,9 @@ static int dirty_configure(enum dirty_mode mode, long rate, long wss_mib, char *
 		snprintf(reply, len, "err cannot start the dirtier thread: %s", strerror(-err));
 		return err;
 	}
-	snprintf(reply, len, "ok dirty_mode=%s dirty_rate=%ld wss_mib=%ld",
-		 dirty_mode_names[mode], mode == DIRTY_PACED ? rate : 0L, wss_mib);
+	snprintf(reply, len, "ok dirty_mode=%s dirty_rate=%ld wss_mib=%ld ballast_mib=%ld",
+		 dirty_mode_names[mode], mode == DIRTY_PACED ? rate : 0L, wss_mib,
+		 region_mib(REG_BALLAST));
 	return 0;
 }
 
@@ -843,6 +916,7 @@ static int cmd_ballast(char **argv, char *reply, size_t len)
 	if (err)
 		return err;
 	err = region_replace(REG_BALLAST, mib);
+	g.ballast_want_mib = err ? 0 : mib;
 	if (err) {
 		snprintf(reply, len, "err cannot allocate a %ld MiB ballast: %s", mib, strerror(-err));
 		return err;
@@ -851,15 +925,53 @@ static int cmd_ballast(char **argv, char *reply, size_t len)
 	return 0;
 }
 
+/*
+ * The working set's ledger: with every chunk lock held the dirtier is
+ * between two chunks, so the pages it counted and the generations it wrote
+ * must agree exactly.  A migration that lost a dirty window which held both
+ * a page and its record would still pass the page check; it would not
+ * leave the counter, the generations and the pages consistent with each
+ * other (and the host compares the counter across the migration).
+ * Caller holds the layout lock for reading.
+ */
+static void wss_ledger(uint64_t *written, uint64_t *gen_sum)
+{
+	struct region *r = &g.reg[REG_WSS];
+	uint64_t sum = 0;
+	size_t c, i;
+
+	for (c = 0; c < r->nchunks; c++)
+		pthread_mutex_lock(&r->locks[c]);
+	for (i = 0; i < r->npages; i++)
+		sum += r->gen[i];
+	*written = atomic_load(&g.pages_written);
+	*gen_sum = sum;
+	for (c = r->nchunks; c-- > 0;)
+		pthread_mutex_unlock(&r->locks[c]);
+}
+
+static long guest_mem_mib(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && psz > 0 ? (long)((uint64_t)pages * (uint64_t)psz >> 20) : -1;
+}
+
 static int cmd_verify(char **argv, char *reply, size_t len)
 {
 	struct mismatch mm[CHUNK_PAGES];
-	uint64_t pages = 0, bad = 0;
+	uint64_t pages = 0, bad = 0, written, gen_sum, expected;
 	uint32_t max_gen = 0;
 	int reg;
 
 	(void)argv;
+	if (g.boot_error[0]) {
+		snprintf(reply, len, "err %s", g.boot_error);
+		return -ENOMEM;
+	}
 	pthread_rwlock_rdlock(&g.layout);
+	wss_ledger(&written, &gen_sum);
+	expected = (uint64_t)g.ballast_want_mib * MIB_PAGES + g.reg[REG_WSS].npages;
 	for (reg = 0; reg < REG_COUNT; reg++) {
 		struct region *r = &g.reg[reg];
 		size_t c;
@@ -874,8 +986,11 @@ static int cmd_verify(char **argv, char *reply, size_t len)
 		pages += r->npages;
 	}
 	pthread_rwlock_unlock(&g.layout);
-	snprintf(reply, len, "ok pages=%" PRIu64 " mismatches=%" PRIu64 " total_mismatches=%" PRIu64
-		 " gen=%" PRIu32, pages, bad, (uint64_t)atomic_load(&g.total_mismatches), max_gen);
+	snprintf(reply, len, "ok pages=%" PRIu64 " expected_pages=%" PRIu64 " mismatches=%" PRIu64
+		 " total_mismatches=%" PRIu64 " gen=%" PRIu32 " written=%" PRIu64 " gen_sum=%" PRIu64
+		 " ledger_ok=%d covered_mib=%" PRIu64 " memtotal_mib=%ld",
+		 pages, expected, bad, (uint64_t)atomic_load(&g.total_mismatches), max_gen, written,
+		 gen_sum, gen_sum == written - g.wss_written_base, pages / MIB_PAGES, guest_mem_mib());
 	return 0;
 }
 
@@ -883,7 +998,9 @@ static int cmd_status(char **argv, char *reply, size_t len)
 {
 	struct rusage ru;
 	uint64_t cpu_ms = 0;
+	uint32_t max_gen = 0;
 	long wss, ballast;
+	size_t i;
 
 	(void)argv;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
@@ -892,18 +1009,21 @@ static int cmd_status(char **argv, char *reply, size_t len)
 	pthread_rwlock_rdlock(&g.layout);
 	wss = (long)(g.reg[REG_WSS].npages / MIB_PAGES);
 	ballast = (long)(g.reg[REG_BALLAST].npages / MIB_PAGES);
+	for (i = 0; i < g.reg[REG_WSS].npages; i++)
+		if (g.reg[REG_WSS].gen[i] > max_gen)
+			max_gen = g.reg[REG_WSS].gen[i];
 	pthread_rwlock_unlock(&g.layout);
 	snprintf(reply, len,
 		 "ok uptime_ms=%" PRIu64 " cpu_pct=%d dirty_rate=%ld wss_mib=%ld ballast_mib=%ld"
 		 " pages_written=%" PRIu64 " total_mismatches=%" PRIu64 " dirty_mode=%s"
 		 " dirty_rate_meas=%ld scan_passes=%" PRIu64 " cpu_ms=%" PRIu64 " starts=%ld"
-		 " sessions=%d",
+		 " sessions=%d gen=%" PRIu32 " boot_error=%d",
 		 (now_ns() - g.start_ns) / NSEC_PER_MSEC, atomic_load(&g.cpu_pct),
 		 atomic_load(&g.dirty_rate), wss, ballast,
 		 (uint64_t)atomic_load(&g.pages_written), (uint64_t)atomic_load(&g.total_mismatches),
 		 dirty_mode_names[atomic_load(&g.dirty_mode)], atomic_load(&g.dirty_rate_meas),
 		 (uint64_t)atomic_load(&g.scan_passes), cpu_ms, g.starts,
-		 atomic_load(&g.session_conns));
+		 atomic_load(&g.session_conns), max_gen, g.boot_error[0] != 0);
 	return 0;
 }
 
@@ -1203,7 +1323,8 @@ static void boot_opts_read(struct boot_opts *o)
 			continue;
 		*val++ = '\0';
 		if (strcmp(tok, "tide.ballast") == 0) {
-			err = parse_long(val, 0, MAX_MIB, &v);
+			v = BALLAST_AUTO;
+			err = strcmp(val, "auto") == 0 ? 0 : parse_long(val, 0, MAX_MIB, &v);
 			if (!err)
 				o->ballast_mib = v;
 		} else if (strcmp(tok, "tide.scan_s") == 0) {
@@ -1277,11 +1398,22 @@ static int serve(int argc, char **argv)
 	pthread_rwlockattr_destroy(&rwa);
 
 	pthread_mutex_lock(&g.ctl_lock);
+	if (o.ballast_mib == BALLAST_AUTO) {
+		long avail = mem_available_mib();
+
+		o.ballast_mib = avail > MEM_RESERVE_MIB ? avail - MEM_RESERVE_MIB : 0;
+	}
+	/* a ballast asked for and not had is an error that verify reports: a
+	 * test must not believe it checks memory that was never there */
+	g.ballast_want_mib = o.ballast_mib;
 	if (mem_check(o.ballast_mib, 0, reply, sizeof(reply)))
-		fprintf(stderr, "tide-guestload: no ballast: %s\n", reply);
+		snprintf(g.boot_error, sizeof(g.boot_error), "no %ld MiB ballast at boot: %s",
+			 o.ballast_mib, reply + 4);
 	else if ((err = region_replace(REG_BALLAST, o.ballast_mib)) != 0)
-		fprintf(stderr, "tide-guestload: cannot allocate a %ld MiB ballast: %s\n",
-			o.ballast_mib, strerror(-err));
+		snprintf(g.boot_error, sizeof(g.boot_error), "cannot allocate a %ld MiB ballast at boot: %s",
+			 o.ballast_mib, strerror(-err));
+	if (g.boot_error[0])
+		fprintf(stderr, "tide-guestload: %s\n", g.boot_error);
 	if (o.dirty_rate > 0 && dirty_configure(DIRTY_PACED, o.dirty_rate, o.dirty_wss_mib,
 						reply, sizeof(reply)))
 		fprintf(stderr, "tide-guestload: tide.dirty: %s\n", reply);
@@ -1463,7 +1595,6 @@ usage:
 	return 2;
 }
 
-static volatile sig_atomic_t session_stop;
 
 static void session_on_signal(int sig)
 {
@@ -1471,10 +1602,49 @@ static void session_on_signal(int sig)
 	session_stop = 1;
 }
 
+/* Reply times in 1 ms buckets up to GAP_HIST_MS; the last one is "more". */
+#define GAP_HIST_MS 10000
+
+static uint64_t gap_quantile_ms(const uint32_t *hist, uint64_t n, unsigned permille)
+{
+	uint64_t want = (n * permille + 999) / 1000, seen = 0;
+	unsigned ms;
+
+	for (ms = 0; ms <= GAP_HIST_MS; ms++) {
+		seen += hist[ms];
+		if (seen >= want && want > 0)
+			return ms;
+	}
+	return 0;
+}
+
+/* The distribution of reply times: percentiles and a few coarse bins. */
+static void gap_report(const uint32_t *hist, uint64_t n)
+{
+	static const unsigned edges_ms[] = { 10, 50, 100, 250, 500, 1000, 2000 };
+	uint64_t below = 0;
+	unsigned e, ms = 0;
+
+	printf("session gaps n=%" PRIu64 " p50_ms=%" PRIu64 " p90_ms=%" PRIu64 " p99_ms=%" PRIu64
+	       " p999_ms=%" PRIu64, n, gap_quantile_ms(hist, n, 500), gap_quantile_ms(hist, n, 900),
+	       gap_quantile_ms(hist, n, 990), gap_quantile_ms(hist, n, 999));
+	for (e = 0; e < sizeof(edges_ms) / sizeof(edges_ms[0]); e++) {
+		uint64_t c = 0;
+
+		for (; ms < edges_ms[e]; ms++)
+			c += hist[ms];
+		printf(" lt%u=%" PRIu64, edges_ms[e], c);
+		below += c;
+	}
+	printf(" ge%u=%" PRIu64 "\n", edges_ms[e - 1], n - below);
+}
+
 /*
- * SIGINT/SIGTERM end a session early but cleanly: the requests answered so
- * far are judged as usual, so a test can run a session "until done" and
- * still get its verdict.
+ * SIGINT/SIGTERM end a session early: the requests answered so far are
+ * judged as usual, so a test can run a session "until done" and still get
+ * its verdict.  A request still unanswered when the signal comes is a
+ * failure (reason=unanswered): a guest that stopped answering at the end of
+ * a test must not pass for a session that was merely cut short.
  */
 static int run_session(int argc, char **argv)
 {
@@ -1483,7 +1653,8 @@ static int run_session(int argc, char **argv)
 	socklen_t sslen;
 	struct linebuf lb = { 0 };
 	long timeout_s = 30, fail_gap_ms = -1, n, interval_ms, i;
-	uint64_t next, last_progress, max_gap = 0;
+	uint64_t next, last_progress, max_gap = 0, answered = 0;
+	static uint32_t hist[GAP_HIST_MS + 1];
 	char reply[64];
 	int opt, fd;
 
@@ -1533,10 +1704,14 @@ static int run_session(int argc, char **argv)
 		if (gap > max_gap)
 			max_gap = gap;
 		if (r < 0 && session_stop) {
-			n = i - 1;	/* interrupted while waiting: not a failure */
-			break;
+			gap_report(hist, answered);
+			printf("session FAIL reason=unanswered i=%ld waited_ms=%" PRIu64
+			       " (stopped while a request was still unanswered)\n", i, gap / NSEC_PER_MSEC);
+			close(fd);
+			return 1;
 		}
 		if (r < 0) {
+			gap_report(hist, answered);
 			printf("session FAIL reason=%s i=%ld waited_ms=%" PRIu64 " error='%s'\n",
 			       r == -ETIMEDOUT ? "timeout" : r == -ENODATA ? "closed" : "reset",
 			       i, gap / NSEC_PER_MSEC, r == -ENODATA ? "connection closed" : strerror(-r));
@@ -1546,10 +1721,13 @@ static int run_session(int argc, char **argv)
 		if (parse_long(reply, 1, LONG_MAX, &got) || got != i) {
 			char tok[40];
 
+			gap_report(hist, answered);
 			printf("session FAIL reason=order i=%ld got='%s'\n", i, sanitize(reply, tok, sizeof(tok)));
 			close(fd);
 			return 1;
 		}
+		hist[gap / NSEC_PER_MSEC < GAP_HIST_MS ? gap / NSEC_PER_MSEC : GAP_HIST_MS]++;
+		answered++;
 		if (gap >= NSEC_PER_SEC)
 			printf("session slow reply i=%ld gap_ms=%" PRIu64 "\n", i, gap / NSEC_PER_MSEC);
 		if (now_ns() - last_progress >= NSEC_PER_SEC || i == n) {
@@ -1558,6 +1736,7 @@ static int run_session(int argc, char **argv)
 		}
 	}
 	close(fd);
+	gap_report(hist, answered);
 	if (fail_gap_ms >= 0 && max_gap / NSEC_PER_MSEC > (uint64_t)fail_gap_ms) {
 		printf("session FAIL reason=gap n=%ld max_gap_ms=%" PRIu64 " limit_ms=%ld\n",
 		       n, max_gap / NSEC_PER_MSEC, fail_gap_ms);
