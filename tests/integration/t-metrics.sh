@@ -81,10 +81,19 @@ print(l["rx"]["bytes"], l["rx"]["packets"], l["tx"]["bytes"], l["tx"]["packets"]
 	done
 	return 1
 }
+# both readings must come from BPF: after the round trip a fallback to the
+# link stats would compare the link stats with themselves
+net_src_is_bpf() {
+	local src
+	src=$(jget "$(vm_json h1 g1)" interfaces.0.net_source)
+	[ "$src" = bpf ] || fail "g1's tap is measured through '$src' $1, not BPF: the comparison would prove nothing"
+}
+net_src_is_bpf "before the traffic"
 s0=$(snapshot) || fail "no quiet moment to read the counters"
 "$TB" client "$BUILD/guest/tide-guestload" session -t 10 "$(tb guest ip g1)" 3000 0 >"$RESULTS/$T_NAME.traffic" 2>&1 ||
 	fail "traffic to g1 failed: $(tail -1 "$RESULTS/$T_NAME.traffic")"
 s1=$(snapshot) || fail "no quiet moment to read the counters"
+net_src_is_bpf "after the traffic"
 read -r lrb lrp ltb ltp vtb vtp vrb vrp <<<"$(paste -d' ' <(tr ' ' '\n' <<<"$s1") <(tr ' ' '\n' <<<"$s0") | awk '{printf "%d ", $1 - $2}')"
 printf '    %-22s %12s %10s %12s %10s\n' "" "vm_tx_bytes" "packets" "vm_rx_bytes" "packets"
 printf '    %-22s %12s %10s %12s %10s\n' "tided (BPF on tap)" "$vtb" "$vtp" "$vrb" "$vrp"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # A guest migrates A->B->A... five times, each migration throttled so that
 # pre-copy needs several rounds, while a client keeps a TCP session open to
-# it.  Every arrival must have intact memory (the guest checksums every page
-# it owns), the session's counter must go on without a gap or reset, and
-# libvirt must report each migration completed.
+# it.  Every arrival must have intact memory (the guest checksums its
+# ballast and working set, and the host's witness of its write counter must
+# not go backwards), the session's counter must go on without a reset and
+# with no reply later than the gap allowed, and libvirt must report each
+# migration completed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -14,7 +16,7 @@ DIRTY_WSS_MIB=${DIRTY_WSS_MIB:-32}       # spread over a 32 MiB working set
 MIN_ROUNDS=${MIN_ROUNDS:-5}
 
 tb_start
-tb guest start g1 h1 --mem 128 --ballast 16 >/dev/null 2>&1 || fail "guest g1 did not boot"
+tb guest start g1 h1 --mem 128 >/dev/null 2>&1 || fail "guest g1 did not boot"
 verify_guest g1 "after boot"
 tb guest ctl g1 dirty "$DIRTY_PAGES_S" "$DIRTY_WSS_MIB" >/dev/null || fail "cannot start the dirtier"
 
@@ -27,8 +29,11 @@ echo "n,src,dst,time_ms,downtime_ms,rounds,memory_processed" >"$csv"
 printf '  %-3s %-8s %9s %12s %7s\n' "#" "move" "time_ms" "downtime_ms" "rounds"
 src=h1 dst=h2
 for n in $(seq "$MIGRATIONS"); do
+	witness_take g1
+	witness_watch g1
 	out=$(tb migrate g1 "$dst" --bandwidth "$BANDWIDTH_MIBS" --timeout 120) ||
 		fail "migration $n $src->$dst failed"
+	witness_watch_end g1
 	t=$(sed -n 's/^time_ms=//p' <<<"$out"); d=$(sed -n 's/^downtime_ms=//p' <<<"$out")
 	r=$(sed -n 's/^rounds=//p' <<<"$out"); m=$(sed -n 's/^memory_processed=//p' <<<"$out")
 	printf '  %-3s %-8s %9s %12s %7s\n' "$n" "$src->$dst" "$t" "$d" "$r"
