@@ -53,6 +53,23 @@ void cli_print_json(struct json_object *obj)
 	fprintf(out_stream(), "%s\n", json_object_to_json_string_ext(obj, flags));
 }
 
+FILE *cli_buf_open(struct cli_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->f = open_memstream(&b->text, &b->len);
+	if (!b->f)
+		p_err("cannot hold the output in memory: %s", strerror(errno));
+	return b->f;
+}
+
+void cli_buf_close(struct cli_buf *b, bool show)
+{
+	if (b->f && fclose(b->f) == 0 && show && b->len)
+		fwrite(b->text, 1, b->len, out_stream());
+	free(b->text);
+	memset(b, 0, sizeof(*b));
+}
+
 void p_err(const char *fmt, ...)
 {
 	char msg[CLI_MSG_BYTES];

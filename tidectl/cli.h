@@ -76,6 +76,20 @@ void cli_print_json(struct json_object *obj);
  * from users must not drive the terminal. */
 const char *cli_safe(const char *s, char *buf, size_t buf_bytes);
 
+/*
+ * Plain output held in memory until its printer is done: shown on cli.out
+ * when the reply it read was whole, dropped when not (only the error then).
+ */
+struct cli_buf {
+	FILE *f;
+	char *text;
+	size_t len;
+};
+/* The stream to print into, or NULL after p_err(). */
+FILE *cli_buf_open(struct cli_buf *b);
+/* Show what was printed (show) or drop it, and free it all. */
+void cli_buf_close(struct cli_buf *b, bool show);
+
 /* bpftool's argument macros; they expect argc/argv in scope. */
 void cli_usage(void) __attribute__((noreturn));
 /* the program's help, called by cli_usage() */

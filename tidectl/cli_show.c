@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cli_show.h"
+#include "reply.h"
 
 #define NAME_BYTES 256
 #define NAME_COL_MAX 32
@@ -98,38 +99,7 @@ const char *cli_human_duration(double s, char *buf, size_t n)
 	return buf;
 }
 
-/* ---- JSON members ------------------------------------------------------- */
-
-static struct json_object *member(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static double num(struct json_object *o, const char *key)
-{
-	struct json_object *v = member(o, key);
-
-	return v ? json_object_get_double(v) : 0.0;
-}
-
-static int64_t inum(struct json_object *o, const char *key)
-{
-	struct json_object *v = member(o, key);
-
-	return v ? json_object_get_int64(v) : 0;
-}
-
-/* a string member, made safe for the terminal; "-" when absent */
-static const char *str(struct json_object *o, const char *key, char *buf, size_t n)
-{
-	struct json_object *v = member(o, key);
-
-	if (!v || json_object_is_type(v, json_type_null))
-		return "-";
-	return cli_safe(json_object_get_string(v), buf, n);
-}
+/* ---- columns ------------------------------------------------------------ */
 
 /* display width of a UTF-8 string: its code points (close enough) */
 static size_t width(const char *s)
@@ -165,13 +135,14 @@ static void put_col(FILE *out, const char *s, size_t max, size_t pad)
 		fputc(' ', out);
 }
 
-static size_t name_col(struct json_object *vms)
+static size_t name_col(struct reply *r, struct json_object *vms)
 {
 	char buf[NAME_BYTES];
 	size_t col = 4;	/* "NAME" */
 
-	for (size_t i = 0; vms && i < json_object_array_length(vms); i++) {
-		size_t w = width(str(json_object_array_get_idx(vms, i), "name", buf, sizeof(buf)));
+	for (size_t i = 0; i < reply_len(vms); i++) {
+		size_t w = width(reply_str(r, json_object_array_get_idx(vms, i), "name", buf,
+					   sizeof(buf)));
 
 		if (w > col)
 			col = w;
@@ -180,20 +151,20 @@ static size_t name_col(struct json_object *vms)
 }
 
 /* CPU time per second of wall time, as a ratio of one CPU */
-static double cpu_ratio(struct json_object *o, const char *key)
+static double cpu_ratio(struct reply *r, struct json_object *o, const char *key)
 {
-	return num(o, key) / 1e9;
+	return reply_num(r, o, key) / 1e9;
 }
 
 /* ---- vm show ------------------------------------------------------------- */
 
-void cli_show_vm_table(FILE *out, struct json_object *reply)
+void cli_show_vm_table(FILE *out, struct reply *r)
 {
-	struct json_object *vms = member(reply, "vms");
+	struct json_object *vms = reply_array(r, r->obj, "vms");
 	char name[NAME_BYTES], state[64], mem[CLI_HUMAN_BYTES], cpu[16], wait[16];
 	char rx[CLI_HUMAN_BYTES], tx[CLI_HUMAN_BYTES];
-	size_t nc = name_col(vms);
-	size_t n = vms ? json_object_array_length(vms) : 0;
+	size_t nc = name_col(r, vms);
+	size_t n = reply_len(vms);
 
 	if (n == 0) {
 		fprintf(out, "no VMs\n");
@@ -205,173 +176,182 @@ void cli_show_vm_table(FILE *out, struct json_object *reply)
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *vm = json_object_array_get_idx(vms, i);
 
-		put_col(out, str(vm, "name", name, sizeof(name)), nc, nc + 2);
+		put_col(out, reply_str(r, vm, "name", name, sizeof(name)), nc, nc + 2);
 		fprintf(out, "%-11s %5lld %9s %7s %7s %11s %11s\n",
-			str(vm, "state", state, sizeof(state)), (long long)inum(vm, "vcpus"),
-			cli_human_bytes(num(vm, "memory_bytes"), mem, sizeof(mem)),
-			cli_human_percent(cpu_ratio(vm, "cpu_ns_per_s"), cpu, sizeof(cpu)),
-			cli_human_percent(cpu_ratio(vm, "wait_ns_per_s"), wait, sizeof(wait)),
-			cli_human_rate(num(vm, "rx_bytes_per_s"), rx, sizeof(rx)),
-			cli_human_rate(num(vm, "tx_bytes_per_s"), tx, sizeof(tx)));
+			reply_str(r, vm, "state", state, sizeof(state)),
+			(long long)reply_int(r, vm, "vcpus"),
+			cli_human_bytes(reply_num(r, vm, "memory_bytes"), mem, sizeof(mem)),
+			cli_human_percent(cpu_ratio(r, vm, "cpu_ns_per_s"), cpu, sizeof(cpu)),
+			cli_human_percent(cpu_ratio(r, vm, "wait_ns_per_s"), wait, sizeof(wait)),
+			cli_human_rate(reply_num(r, vm, "rx_bytes_per_s"), rx, sizeof(rx)),
+			cli_human_rate(reply_num(r, vm, "tx_bytes_per_s"), tx, sizeof(tx)));
 	}
 }
 
-static void vm_detail(FILE *out, struct json_object *vm)
+static void vm_detail(struct reply *r, FILE *out, struct json_object *vm)
 {
 	char a[NAME_BYTES], b[NAME_BYTES], c[CLI_HUMAN_BYTES], d[CLI_HUMAN_BYTES];
 	char e[CLI_HUMAN_BYTES], f[CLI_HUMAN_BYTES];
-	struct json_object *threads = member(vm, "vcpu_threads");
-	struct json_object *ifaces = member(vm, "interfaces");
-	int64_t pid = inum(vm, "pid");
+	struct json_object *threads = reply_array(r, vm, "vcpu_threads");
+	struct json_object *ifaces = reply_array(r, vm, "interfaces");
+	int64_t pid = reply_int(r, vm, "pid");
 
-	fprintf(out, "%s  %s\n", str(vm, "name", a, sizeof(a)), str(vm, "uuid", b, sizeof(b)));
-	fprintf(out, "  state:       %s", str(vm, "state", a, sizeof(a)));
+	fprintf(out, "%s  %s\n", reply_str(r, vm, "name", a, sizeof(a)),
+		reply_str(r, vm, "uuid", b, sizeof(b)));
+	fprintf(out, "  state:       %s", reply_str(r, vm, "state", a, sizeof(a)));
 	if (pid > 0)
 		fprintf(out, ", QEMU pid %lld", (long long)pid);
 	else
 		fprintf(out, ", QEMU process not found");
 	fprintf(out, ", tracked for %s (slot %lld)\n",
-		cli_human_duration(num(vm, "tracked_ns") / 1e9, c, sizeof(c)),
-		(long long)inum(vm, "slot"));
-	fprintf(out, "  vcpus:       %lld", (long long)inum(vm, "vcpus"));
-	if (inum(vm, "vcpus_max") > inum(vm, "vcpus"))
-		fprintf(out, " (max %lld)", (long long)inum(vm, "vcpus_max"));
-	fprintf(out, ", %zu thread%s found\n", threads ? json_object_array_length(threads) : 0,
-		threads && json_object_array_length(threads) == 1 ? "" : "s");
-	fprintf(out, "  memory:      %s", cli_human_bytes(num(vm, "memory_bytes"), c, sizeof(c)));
-	if (inum(vm, "current_memory_bytes") != inum(vm, "memory_bytes"))
+		cli_human_duration(reply_num(r, vm, "tracked_ns") / 1e9, c, sizeof(c)),
+		(long long)reply_int(r, vm, "slot"));
+	fprintf(out, "  vcpus:       %lld", (long long)reply_int(r, vm, "vcpus"));
+	if (reply_int(r, vm, "vcpus_max") > reply_int(r, vm, "vcpus"))
+		fprintf(out, " (max %lld)", (long long)reply_int(r, vm, "vcpus_max"));
+	fprintf(out, ", %zu thread%s found\n", reply_len(threads),
+		reply_len(threads) == 1 ? "" : "s");
+	fprintf(out, "  memory:      %s",
+		cli_human_bytes(reply_num(r, vm, "memory_bytes"), c, sizeof(c)));
+	if (reply_int(r, vm, "current_memory_bytes") != reply_int(r, vm, "memory_bytes"))
 		fprintf(out, " (current %s)",
-			cli_human_bytes(num(vm, "current_memory_bytes"), d, sizeof(d)));
+			cli_human_bytes(reply_num(r, vm, "current_memory_bytes"), d, sizeof(d)));
 	fprintf(out, "\n");
 	fprintf(out, "  cpu:         %s on CPU, %s waiting, %s switches/s (from %s)\n",
-		cli_human_percent(cpu_ratio(vm, "cpu_ns_per_s"), c, sizeof(c)),
-		cli_human_percent(cpu_ratio(vm, "wait_ns_per_s"), d, sizeof(d)),
-		cli_human_count(num(vm, "switches_per_s"), e, sizeof(e)),
-		str(vm, "cpu_source", a, sizeof(a)));
+		cli_human_percent(cpu_ratio(r, vm, "cpu_ns_per_s"), c, sizeof(c)),
+		cli_human_percent(cpu_ratio(r, vm, "wait_ns_per_s"), d, sizeof(d)),
+		cli_human_count(reply_num(r, vm, "switches_per_s"), e, sizeof(e)),
+		reply_str(r, vm, "cpu_source", a, sizeof(a)));
 	fprintf(out, "  cpu total:   %s on CPU, %s waiting\n",
-		cli_human_ns(num(vm, "cpu_ns"), c, sizeof(c)),
-		cli_human_ns(num(vm, "wait_ns"), d, sizeof(d)));
+		cli_human_ns(reply_num(r, vm, "cpu_ns"), c, sizeof(c)),
+		cli_human_ns(reply_num(r, vm, "wait_ns"), d, sizeof(d)));
 	fprintf(out, "  network:     rx %s (%s pkt/s), tx %s (%s pkt/s)\n",
-		cli_human_rate(num(vm, "rx_bytes_per_s"), c, sizeof(c)),
-		cli_human_count(num(vm, "rx_packets_per_s"), d, sizeof(d)),
-		cli_human_rate(num(vm, "tx_bytes_per_s"), e, sizeof(e)),
-		cli_human_count(num(vm, "tx_packets_per_s"), f, sizeof(f)));
+		cli_human_rate(reply_num(r, vm, "rx_bytes_per_s"), c, sizeof(c)),
+		cli_human_count(reply_num(r, vm, "rx_packets_per_s"), d, sizeof(d)),
+		cli_human_rate(reply_num(r, vm, "tx_bytes_per_s"), e, sizeof(e)),
+		cli_human_count(reply_num(r, vm, "tx_packets_per_s"), f, sizeof(f)));
 	fprintf(out, "  net total:   rx %s, tx %s, drops rx %lld tx %lld\n",
-		cli_human_bytes(num(vm, "rx_bytes"), c, sizeof(c)),
-		cli_human_bytes(num(vm, "tx_bytes"), d, sizeof(d)),
-		(long long)inum(vm, "rx_drops"), (long long)inum(vm, "tx_drops"));
-	if (member(vm, "kvm_exits"))
-		fprintf(out, "  kvm exits:   %lld\n", (long long)inum(vm, "kvm_exits"));
+		cli_human_bytes(reply_num(r, vm, "rx_bytes"), c, sizeof(c)),
+		cli_human_bytes(reply_num(r, vm, "tx_bytes"), d, sizeof(d)),
+		(long long)reply_int(r, vm, "rx_drops"), (long long)reply_int(r, vm, "tx_drops"));
+	/* only when the KVM collector runs */
+	if (reply_opt(vm, "kvm_exits"))
+		fprintf(out, "  kvm exits:   %lld\n", (long long)reply_int(r, vm, "kvm_exits"));
 
-	if (threads && json_object_array_length(threads)) {
+	if (reply_len(threads)) {
 		fprintf(out, "\n  %-5s %-8s %7s %7s %10s %10s %10s  %s\n", "VCPU", "TID", "CPU",
 			"WAIT", "SWITCH/S", "CPU TOTAL", "WAIT TOTAL", "SOURCE");
-		for (size_t i = 0; i < json_object_array_length(threads); i++) {
+		for (size_t i = 0; i < reply_len(threads); i++) {
 			struct json_object *t = json_object_array_get_idx(threads, i);
 			char vcpu[16], g[CLI_HUMAN_BYTES], h[CLI_HUMAN_BYTES];
 
-			if (inum(t, "vcpu") < 0)
+			if (reply_int(r, t, "vcpu") < 0)
 				snprintf(vcpu, sizeof(vcpu), "all");
 			else
-				snprintf(vcpu, sizeof(vcpu), "%lld", (long long)inum(t, "vcpu"));
+				snprintf(vcpu, sizeof(vcpu), "%lld", (long long)reply_int(r, t, "vcpu"));
 			fprintf(out, "  %-5s %-8lld %7s %7s %10s %10s %10s  %s\n", vcpu,
-				(long long)inum(t, "tid"),
-				cli_human_percent(cpu_ratio(t, "cpu_ns_per_s"), c, sizeof(c)),
-				cli_human_percent(cpu_ratio(t, "wait_ns_per_s"), d, sizeof(d)),
-				cli_human_count(num(t, "switches_per_s"), e, sizeof(e)),
-				cli_human_ns(num(t, "cpu_ns"), g, sizeof(g)),
-				cli_human_ns(num(t, "wait_ns"), h, sizeof(h)),
-				str(t, "cpu_source", a, sizeof(a)));
+				(long long)reply_int(r, t, "tid"),
+				cli_human_percent(cpu_ratio(r, t, "cpu_ns_per_s"), c, sizeof(c)),
+				cli_human_percent(cpu_ratio(r, t, "wait_ns_per_s"), d, sizeof(d)),
+				cli_human_count(reply_num(r, t, "switches_per_s"), e, sizeof(e)),
+				cli_human_ns(reply_num(r, t, "cpu_ns"), g, sizeof(g)),
+				cli_human_ns(reply_num(r, t, "wait_ns"), h, sizeof(h)),
+				reply_str(r, t, "cpu_source", a, sizeof(a)));
 		}
 	}
-	if (ifaces && json_object_array_length(ifaces)) {
+	if (reply_len(ifaces)) {
 		fprintf(out, "\n  %-15s %-17s %11s %11s %8s %8s %8s %8s  %s\n", "INTERFACE", "MAC",
 			"RX", "TX", "RX PK/S", "TX PK/S", "RX DROP", "TX DROP", "SOURCE");
-		for (size_t i = 0; i < json_object_array_length(ifaces); i++) {
+		for (size_t i = 0; i < reply_len(ifaces); i++) {
 			struct json_object *t = json_object_array_get_idx(ifaces, i);
 			char g[CLI_HUMAN_BYTES], h[CLI_HUMAN_BYTES], mac[64];
-			bool drops = json_object_get_boolean(member(t, "drops_counted"));
+			bool drops = reply_bool(r, t, "drops_counted");
 
 			if (drops) {
-				snprintf(g, sizeof(g), "%lld", (long long)inum(t, "rx_drops"));
-				snprintf(h, sizeof(h), "%lld", (long long)inum(t, "tx_drops"));
+				snprintf(g, sizeof(g), "%lld", (long long)reply_int(r, t, "rx_drops"));
+				snprintf(h, sizeof(h), "%lld", (long long)reply_int(r, t, "tx_drops"));
 			} else {
 				snprintf(g, sizeof(g), "-");
 				snprintf(h, sizeof(h), "-");
 			}
 			fprintf(out, "  %-15s %-17s %11s %11s %8s %8s %8s %8s  %s\n",
-				str(t, "target_device", a, sizeof(a)), str(t, "mac", mac, sizeof(mac)),
-				cli_human_rate(num(t, "rx_bytes_per_s"), c, sizeof(c)),
-				cli_human_rate(num(t, "tx_bytes_per_s"), d, sizeof(d)),
-				cli_human_count(num(t, "rx_packets_per_s"), e, sizeof(e)),
-				cli_human_count(num(t, "tx_packets_per_s"), f, sizeof(f)), g, h,
-				str(t, "net_source", b, sizeof(b)));
+				reply_str(r, t, "target_device", a, sizeof(a)),
+				reply_str(r, t, "mac", mac, sizeof(mac)),
+				cli_human_rate(reply_num(r, t, "rx_bytes_per_s"), c, sizeof(c)),
+				cli_human_rate(reply_num(r, t, "tx_bytes_per_s"), d, sizeof(d)),
+				cli_human_count(reply_num(r, t, "rx_packets_per_s"), e, sizeof(e)),
+				cli_human_count(reply_num(r, t, "tx_packets_per_s"), f, sizeof(f)), g, h,
+				reply_str(r, t, "net_source", b, sizeof(b)));
 		}
 	}
 }
 
-void cli_show_vm_detail(FILE *out, struct json_object *reply)
+void cli_show_vm_detail(FILE *out, struct reply *r)
 {
-	struct json_object *vms = member(reply, "vms");
+	struct json_object *vms = reply_array(r, r->obj, "vms");
 
-	for (size_t i = 0; vms && i < json_object_array_length(vms); i++) {
+	for (size_t i = 0; i < reply_len(vms); i++) {
 		if (i)
 			fputc('\n', out);
-		vm_detail(out, json_object_array_get_idx(vms, i));
+		vm_detail(r, out, json_object_array_get_idx(vms, i));
 	}
 }
 
 /* ---- host show ----------------------------------------------------------- */
 
-void cli_show_host(FILE *out, struct json_object *r)
+void cli_show_host(FILE *out, struct reply *r)
 {
-	struct json_object *col = member(r, "collection"), *src = member(r, "sources");
-	struct json_object *lv = member(r, "libvirt");
+	struct json_object *col = reply_object(r, r->obj, "collection");
+	struct json_object *src = reply_object(r, r->obj, "sources");
+	struct json_object *lv = reply_object(r, r->obj, "libvirt");
 	char a[NAME_BYTES], b[CLI_HUMAN_BYTES], c[CLI_HUMAN_BYTES];
-	char note[NAME_BYTES];
-	int64_t cpus = inum(r, "cpus");
+	const char *kvm;
+	int64_t cpus = reply_int(r, r->obj, "cpus");
 
 	fprintf(out, "host %s: %lld CPU%s, %s memory (%s available)\n",
-		str(r, "hostname", a, sizeof(a)), (long long)cpus, cpus == 1 ? "" : "s",
-		cli_human_bytes(num(r, "memory_bytes"), b, sizeof(b)),
-		cli_human_bytes(num(r, "memory_available_bytes"), c, sizeof(c)));
-	if (json_object_get_boolean(member(r, "degraded")))
+		reply_str(r, r->obj, "hostname", a, sizeof(a)), (long long)cpus, cpus == 1 ? "" : "s",
+		cli_human_bytes(reply_num(r, r->obj, "memory_bytes"), b, sizeof(b)),
+		cli_human_bytes(reply_num(r, r->obj, "memory_available_bytes"), c, sizeof(c)));
+	if (reply_bool(r, r->obj, "degraded"))
 		fprintf(out, "DEGRADED:     a BPF collector could not load; see 'collectors'\n");
 	fprintf(out, "load:         %s  (VM on-CPU time over the %lld CPUs)\n",
-		cli_human_percent(num(r, "load_ratio"), b, sizeof(b)), (long long)cpus);
+		cli_human_percent(reply_num(r, r->obj, "load_ratio"), b, sizeof(b)), (long long)cpus);
 	fprintf(out, "host cpu:     %s busy  (/proc/stat)\n",
-		cli_human_percent(num(r, "cpu_busy_ratio"), b, sizeof(b)));
-	fprintf(out, "vms:          %lld, %lld vCPUs, %s\n", (long long)inum(r, "vms"),
-		(long long)inum(r, "vm_vcpus"),
-		cli_human_bytes(num(r, "vm_memory_bytes"), b, sizeof(b)));
+		cli_human_percent(reply_num(r, r->obj, "cpu_busy_ratio"), b, sizeof(b)));
+	fprintf(out, "vms:          %lld, %lld vCPUs, %s\n", (long long)reply_int(r, r->obj, "vms"),
+		(long long)reply_int(r, r->obj, "vm_vcpus"),
+		cli_human_bytes(reply_num(r, r->obj, "vm_memory_bytes"), b, sizeof(b)));
 	fprintf(out, "vm cpu:       %s on CPU, %s waiting  (%% of one CPU)\n",
-		cli_human_percent(cpu_ratio(r, "vm_cpu_ns_per_s"), b, sizeof(b)),
-		cli_human_percent(cpu_ratio(r, "vm_wait_ns_per_s"), c, sizeof(c)));
+		cli_human_percent(cpu_ratio(r, r->obj, "vm_cpu_ns_per_s"), b, sizeof(b)),
+		cli_human_percent(cpu_ratio(r, r->obj, "vm_wait_ns_per_s"), c, sizeof(c)));
 	fprintf(out, "vm network:   rx %s, tx %s\n",
-		cli_human_rate(num(r, "vm_rx_bytes_per_s"), b, sizeof(b)),
-		cli_human_rate(num(r, "vm_tx_bytes_per_s"), c, sizeof(c)));
-	fprintf(out, "collectors:   cpu %s, net %s, kvm %s%s\n", str(src, "cpu", a, sizeof(a)),
-		str(src, "net", b, sizeof(b)), str(src, "kvm", c, sizeof(c)),
-		strcmp(c, "off") && member(src, "kvm_active") &&
-		!json_object_get_boolean(member(src, "kvm_active")) ?
+		cli_human_rate(reply_num(r, r->obj, "vm_rx_bytes_per_s"), b, sizeof(b)),
+		cli_human_rate(reply_num(r, r->obj, "vm_tx_bytes_per_s"), c, sizeof(c)));
+	kvm = reply_str(r, src, "kvm", c, sizeof(c));
+	fprintf(out, "collectors:   cpu %s, net %s, kvm %s%s\n",
+		reply_str(r, src, "cpu", a, sizeof(a)), reply_str(r, src, "net", b, sizeof(b)), kvm,
+		strcmp(kvm, "off") && !reply_bool(r, src, "kvm_active") ?
 		" (inactive: no KVM exit seen, guests not under KVM)" : "");
 	for (int i = 0; i < 3; i++) {
 		static const char *const keys[] = { "cpu_note", "net_note", "kvm_note" };
 		static const char *const what[] = { "cpu", "net", "kvm" };
 
-		str(src, keys[i], note, sizeof(note));
+		const char *note = reply_str(r, src, keys[i], a, sizeof(a));
+
 		if (note[0] && strcmp(note, "-"))
 			fprintf(out, "              %s: %s\n", what[i], note);
 	}
 	fprintf(out, "collection:   every %lld ms, %lld samples kept; CPU per tick %s last, "
-		"%s average, %s max (%lld ticks)\n", (long long)inum(r, "tick_ms"),
-		(long long)inum(r, "ring_samples"), cli_human_ns(num(col, "last_ns"), a, sizeof(a)),
-		cli_human_ns(num(col, "avg_ns"), b, sizeof(b)),
-		cli_human_ns(num(col, "max_ns"), c, sizeof(c)), (long long)inum(col, "ticks"));
-	fprintf(out, "libvirt:      %s (%s", str(lv, "uri", a, sizeof(a)),
-		json_object_get_boolean(member(lv, "connected")) ? "connected" : "NOT connected");
-	if (inum(lv, "reconnects"))
-		fprintf(out, ", %lld reconnects", (long long)inum(lv, "reconnects"));
+		"%s average, %s max (%lld ticks)\n", (long long)reply_int(r, r->obj, "tick_ms"),
+		(long long)reply_int(r, r->obj, "ring_samples"),
+		cli_human_ns(reply_num(r, col, "last_ns"), a, sizeof(a)),
+		cli_human_ns(reply_num(r, col, "avg_ns"), b, sizeof(b)),
+		cli_human_ns(reply_num(r, col, "max_ns"), c, sizeof(c)),
+		(long long)reply_int(r, col, "ticks"));
+	fprintf(out, "libvirt:      %s (%s", reply_str(r, lv, "uri", a, sizeof(a)),
+		reply_bool(r, lv, "connected") ? "connected" : "NOT connected");
+	if (reply_int(r, lv, "reconnects"))
+		fprintf(out, ", %lld reconnects", (long long)reply_int(r, lv, "reconnects"));
 	fprintf(out, ")\n");
 }
 
@@ -393,51 +373,56 @@ const char *cli_top_sort_name(enum cli_top_sort s)
 	return (unsigned int)s < ARRAY_SIZE(sort_names) ? sort_names[s] : "?";
 }
 
-static double sort_key(struct json_object *vm, enum cli_top_sort sort)
+/* a VM of the frame with what it is sorted by */
+struct top_row {
+	struct json_object *vm;
+	double key;
+	const char *name;	/* as tided sent it, for the order only */
+};
+
+static double sort_key(struct reply *r, struct json_object *vm, enum cli_top_sort sort)
 {
 	switch (sort) {
 	case CLI_TOP_SORT_WAIT:
-		return num(vm, "wait_ns_per_s");
+		return reply_num(r, vm, "wait_ns_per_s");
 	case CLI_TOP_SORT_NET:
-		return num(vm, "rx_bytes_per_s") + num(vm, "tx_bytes_per_s");
+		return reply_num(r, vm, "rx_bytes_per_s") + reply_num(r, vm, "tx_bytes_per_s");
 	default:
-		return num(vm, "cpu_ns_per_s");
+		return reply_num(r, vm, "cpu_ns_per_s");
 	}
 }
 
-static enum cli_top_sort sort_by;
-
-static int cmp_vm(const void *a, const void *b)
+/* largest first, then by name */
+static int cmp_row(const void *a, const void *b)
 {
-	struct json_object *x = *(struct json_object *const *)a;
-	struct json_object *y = *(struct json_object *const *)b;
-	double kx = sort_key(x, sort_by), ky = sort_key(y, sort_by);
-	const char *nx = json_object_get_string(member(x, "name"));
-	const char *ny = json_object_get_string(member(y, "name"));
+	const struct top_row *x = a, *y = b;
 
-	if (kx != ky)
-		return kx > ky ? -1 : 1;
-	return strcmp(nx ? nx : "", ny ? ny : "");
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return strcmp(x->name, y->name);
 }
 
-void cli_top_frame(FILE *out, struct json_object *host, struct json_object *vms,
+void cli_top_frame(FILE *out, struct reply *host, struct reply *vms_reply,
 		   enum cli_top_sort sort, int max_rows, bool ansi)
 {
-	size_t n = vms ? json_object_array_length(vms) : 0;
+	struct json_object *h = host->obj, *vms = reply_array(vms_reply, vms_reply->obj, "vms");
+	size_t n = reply_len(vms);
 	char a[NAME_BYTES], b[CLI_HUMAN_BYTES], c[CLI_HUMAN_BYTES], d[CLI_HUMAN_BYTES];
 	char m[CLI_HUMAN_BYTES];
-	struct json_object **v = n ? calloc(n, sizeof(*v)) : NULL;
-	size_t nc = name_col(vms);
+	struct top_row *v = n ? calloc(n, sizeof(*v)) : NULL;
+	struct reply *r = vms_reply;
+	size_t nc = name_col(r, vms);
 
 	if (ansi)
 		fputs("\033[H\033[2J", out);	/* home, clear */
 	fprintf(out, "tide top - %s: %lld CPUs, load %s, host CPU %s, %s of %s memory free, "
-		"%zu VMs%s\n", str(host, "hostname", a, sizeof(a)), (long long)inum(host, "cpus"),
-		cli_human_percent(num(host, "load_ratio"), b, sizeof(b)),
-		cli_human_percent(num(host, "cpu_busy_ratio"), c, sizeof(c)),
-		cli_human_bytes(num(host, "memory_available_bytes"), d, sizeof(d)),
-		cli_human_bytes(num(host, "memory_bytes"), m, sizeof(m)), n,
-		json_object_get_boolean(member(host, "degraded")) ? "  DEGRADED" : "");
+		"%zu VMs%s\n", reply_str(host, h, "hostname", a, sizeof(a)),
+		(long long)reply_int(host, h, "cpus"),
+		cli_human_percent(reply_num(host, h, "load_ratio"), b, sizeof(b)),
+		cli_human_percent(reply_num(host, h, "cpu_busy_ratio"), c, sizeof(c)),
+		cli_human_bytes(reply_num(host, h, "memory_available_bytes"), d, sizeof(d)),
+		cli_human_bytes(reply_num(host, h, "memory_bytes"), m, sizeof(m)), n,
+		reply_bool(host, h, "degraded") ? "  DEGRADED" : "");
 	fprintf(out, "sorted by %s (c: cpu, w: wait, n: net, q: quit)\n", cli_top_sort_name(sort));
 	if (ansi)
 		fputs("\033[7m", out);	/* reverse video */
@@ -449,23 +434,30 @@ void cli_top_frame(FILE *out, struct json_object *host, struct json_object *vms,
 	fputc('\n', out);
 	if (n && !v)
 		return;
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_object_array_get_idx(vms, i);
-	sort_by = sort;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *name;
+
+		v[i].vm = json_object_array_get_idx(vms, i);
+		v[i].key = sort_key(r, v[i].vm, sort);
+		name = reply_get(r, v[i].vm, "name", json_type_string);
+		v[i].name = name ? json_object_get_string(name) : "";
+	}
 	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_vm);
+		qsort(v, n, sizeof(*v), cmp_row);
 	for (size_t i = 0; i < n && (max_rows <= 0 || (int)i < max_rows); i++) {
+		struct json_object *vm = v[i].vm;
 		char state[64], e[CLI_HUMAN_BYTES], f[CLI_HUMAN_BYTES], g[CLI_HUMAN_BYTES];
 
-		put_col(out, str(v[i], "name", a, sizeof(a)), nc, nc + 2);
+		put_col(out, reply_str(r, vm, "name", a, sizeof(a)), nc, nc + 2);
 		fprintf(out, "%-11s %5lld %7s %7s %11s %11s %9s %9s\n",
-			str(v[i], "state", state, sizeof(state)), (long long)inum(v[i], "vcpus"),
-			cli_human_percent(cpu_ratio(v[i], "cpu_ns_per_s"), b, sizeof(b)),
-			cli_human_percent(cpu_ratio(v[i], "wait_ns_per_s"), c, sizeof(c)),
-			cli_human_rate(num(v[i], "rx_bytes_per_s"), d, sizeof(d)),
-			cli_human_rate(num(v[i], "tx_bytes_per_s"), e, sizeof(e)),
-			cli_human_count(num(v[i], "rx_packets_per_s"), f, sizeof(f)),
-			cli_human_count(num(v[i], "tx_packets_per_s"), g, sizeof(g)));
+			reply_str(r, vm, "state", state, sizeof(state)),
+			(long long)reply_int(r, vm, "vcpus"),
+			cli_human_percent(cpu_ratio(r, vm, "cpu_ns_per_s"), b, sizeof(b)),
+			cli_human_percent(cpu_ratio(r, vm, "wait_ns_per_s"), c, sizeof(c)),
+			cli_human_rate(reply_num(r, vm, "rx_bytes_per_s"), d, sizeof(d)),
+			cli_human_rate(reply_num(r, vm, "tx_bytes_per_s"), e, sizeof(e)),
+			cli_human_count(reply_num(r, vm, "rx_packets_per_s"), f, sizeof(f)),
+			cli_human_count(reply_num(r, vm, "tx_packets_per_s"), g, sizeof(g)));
 	}
 	free(v);
 }

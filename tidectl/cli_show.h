@@ -18,6 +18,8 @@
 
 #include <json-c/json.h>
 
+#include "reply.h"
+
 #define CLI_HUMAN_BYTES 32
 
 /* "512 B", "1.2 KiB", "128 MiB", "23.5 GiB" */
@@ -33,12 +35,16 @@ const char *cli_human_count(double v, char *buf, size_t n);
 /* "45s", "2m 03s", "1h 02m", "3d 04h" */
 const char *cli_human_duration(double seconds, char *buf, size_t n);
 
+/*
+ * The printers read the reply through reply.h: a member it lacks is left
+ * in r for reply_check(), the caller's to report before showing anything.
+ */
 /* `tidectl vm show`: one line per VM. */
-void cli_show_vm_table(FILE *out, struct json_object *reply);
+void cli_show_vm_table(FILE *out, struct reply *r);
 /* `tidectl vm show NAME`: one VM in full (reply with its "vms" array). */
-void cli_show_vm_detail(FILE *out, struct json_object *reply);
+void cli_show_vm_detail(FILE *out, struct reply *r);
 /* `tidectl host show` */
-void cli_show_host(FILE *out, struct json_object *reply);
+void cli_show_host(FILE *out, struct reply *r);
 
 enum cli_top_sort {
 	CLI_TOP_SORT_CPU,
@@ -54,7 +60,7 @@ const char *cli_top_sort_name(enum cli_top_sort s);
  * VMs (0: all).  ansi: clear the screen first and show the header in
  * reverse video.
  */
-void cli_top_frame(FILE *out, struct json_object *host, struct json_object *vms,
+void cli_top_frame(FILE *out, struct reply *host, struct reply *vms,
 		   enum cli_top_sort sort, int max_rows, bool ansi);
 
 #endif /* TIDE_CLI_SHOW_H */

@@ -26,64 +26,21 @@
 #include "cli.h"
 #include "cli_show.h"
 #include "ctl_client.h"
+#include "reply.h"
 
 #define ERR_BYTES 512
 #define NAME_BYTES 256
 
-/*
- * The one data producer: ask tided (req: the request, consumed); NULL
- * after p_err().
- */
-static struct json_object *request_obj(struct json_object *req)
+/* "vm show" / "host show" with a window (and a VM); -errno after p_err() */
+static int request_show(struct reply *r, const char *cmd, const char *vm, int window_ms)
 {
-	struct json_object *reply = NULL, *e;
-	char err[ERR_BYTES];
-	int ret;
-
-	if (!req) {
-		p_err("out of memory");
-		return NULL;
-	}
-	ret = ctl_client_call(cli.socket_path, req, cli.timeout_ms, &reply, err, sizeof(err));
-	json_object_put(req);
-	if (ret) {
-		p_err("%s", err);
-		return NULL;
-	}
-	if (json_object_object_get_ex(reply, "error", &e)) {
-		p_err("%s", json_object_get_string(e));
-		json_object_put(reply);
-		return NULL;
-	}
-	/* "ok" is transport, not data */
-	json_object_object_del(reply, "ok");
-	return reply;
-}
-
-static struct json_object *new_request(const char *cmd)
-{
-	struct json_object *req = json_object_new_object();
-
-	if (req)
-		json_object_object_add(req, "cmd", json_object_new_string(cmd));
-	return req;
-}
-
-static struct json_object *request(const char *cmd)
-{
-	return request_obj(new_request(cmd));
-}
-
-/* "vm show" / "host show" with a window (and a VM) */
-static struct json_object *request_show(const char *cmd, const char *vm, int window_ms)
-{
-	struct json_object *req = new_request(cmd);
+	struct json_object *req = reply_request(cmd);
 
 	if (req && vm)
 		json_object_object_add(req, "vm", json_object_new_string(vm));
 	if (req)
 		json_object_object_add(req, "window_ms", json_object_new_int(window_ms));
-	return request_obj(req);
+	return reply_call(r, req);
 }
 
 static int window_ms(void)
@@ -91,20 +48,27 @@ static int window_ms(void)
 	return cli.window_ms >= 0 ? cli.window_ms : CLI_DEFAULT_WINDOW_MS;
 }
 
-static const char *str_member(struct json_object *o, const char *key, char *buf, size_t n)
+/*
+ * Print r: as it is in JSON mode, else through its plain printer, shown
+ * only when r had every member the printer read.
+ */
+static int show_reply(struct reply *r, void (*print)(FILE *out, struct reply *r))
 {
-	struct json_object *v;
+	struct cli_buf buf;
+	FILE *out;
+	int err;
 
-	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-		return "-";
-	return cli_safe(json_object_get_string(v), buf, n);
-}
-
-static int64_t int_member(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
+	if (cli.json) {
+		cli_print_json(r->obj);
+		return 0;
+	}
+	out = cli_buf_open(&buf);
+	if (!out)
+		return -ENOMEM;
+	print(out, r);
+	err = reply_check(r);
+	cli_buf_close(&buf, !err);
+	return err;
 }
 
 static void print_duration(FILE *out, int64_t s)
@@ -125,93 +89,100 @@ static void print_duration(FILE *out, int64_t s)
 
 /* ---- status ------------------------------------------------------------ */
 
-static void show_status_plain(struct json_object *st)
+static void show_status_plain(FILE *out, struct reply *r)
 {
-	struct json_object *features, *peers;
+	struct json_object *st = r->obj, *features, *peers, *collectors;
 	char a[NAME_BYTES], b[NAME_BYTES], c[NAME_BYTES];
-	FILE *out = cli.out;
 	int missing = 0;
 
-	fprintf(out, "tided %s, pid %lld, up ", str_member(st, "version", a, sizeof(a)),
-		(long long)int_member(st, "pid"));
-	print_duration(out, int_member(st, "uptime_s"));
+	fprintf(out, "tided %s, pid %lld, up ", reply_str(r, st, "version", a, sizeof(a)),
+		(long long)reply_int(r, st, "pid"));
+	print_duration(out, reply_int(r, st, "uptime_s"));
 	fprintf(out, "\n");
-	fprintf(out, "config:          %s%s\n", str_member(st, "config", a, sizeof(a)),
-		json_object_get_boolean(json_object_object_get(st, "config_loaded")) ?
-		"" : " (absent: defaults)");
-	fprintf(out, "control socket:  %s\n", str_member(st, "control_socket", a, sizeof(a)));
-	fprintf(out, "state dir:       %s\n", str_member(st, "state_dir", a, sizeof(a)));
-	fprintf(out, "libvirt:         %s\n", str_member(st, "libvirt_uri", a, sizeof(a)));
-	fprintf(out, "tick:            %lld ms\n", (long long)int_member(st, "tick_ms"));
+	fprintf(out, "config:          %s%s\n", reply_str(r, st, "config", a, sizeof(a)),
+		reply_bool(r, st, "config_loaded") ? "" : " (absent: defaults)");
+	fprintf(out, "control socket:  %s\n", reply_str(r, st, "control_socket", a, sizeof(a)));
+	fprintf(out, "state dir:       %s\n", reply_str(r, st, "state_dir", a, sizeof(a)));
+	fprintf(out, "libvirt:         %s\n", reply_str(r, st, "libvirt_uri", a, sizeof(a)));
+	fprintf(out, "tick:            %lld ms\n", (long long)reply_int(r, st, "tick_ms"));
 	fprintf(out, "textfile:        %s every %lld ms\n",
-		str_member(st, "textfile_dir", a, sizeof(a)),
-		(long long)int_member(st, "textfile_interval_ms"));
-	fprintf(out, "log level:       %s\n", str_member(st, "log_level", a, sizeof(a)));
-	if (json_object_object_get_ex(st, "peers", &peers) &&
-	    json_object_array_length(peers) > 0) {
-		for (size_t i = 0; i < json_object_array_length(peers); i++) {
+		reply_str(r, st, "textfile_dir", a, sizeof(a)),
+		(long long)reply_int(r, st, "textfile_interval_ms"));
+	fprintf(out, "log level:       %s\n", reply_str(r, st, "log_level", a, sizeof(a)));
+	peers = reply_array(r, st, "peers");
+	if (reply_len(peers) > 0) {
+		for (size_t i = 0; i < reply_len(peers); i++) {
 			struct json_object *p = json_object_array_get_idx(peers, i);
 
 			fprintf(out, "%s %s (%s)\n", i ? "                " : "peers:          ",
-				str_member(p, "name", a, sizeof(a)),
-				str_member(p, "uri", b, sizeof(b)));
+				reply_str(r, p, "name", a, sizeof(a)),
+				reply_str(r, p, "uri", b, sizeof(b)));
 		}
 	} else {
 		fprintf(out, "peers:           none\n");
 	}
-	if (json_object_object_get_ex(st, "libvirt_connected", &features))
-		fprintf(out, "libvirt link:    %s, %lld VMs tracked\n",
-			json_object_get_boolean(features) ? "connected" : "NOT connected",
-			(long long)int_member(st, "vms"));
-	if (json_object_object_get_ex(st, "collectors", &features))
-		fprintf(out, "collectors:      cpu %s, net %s, kvm %s%s\n",
-			str_member(features, "cpu", a, sizeof(a)),
-			str_member(features, "net", b, sizeof(b)),
-			str_member(features, "kvm", c, sizeof(c)),
-			json_object_get_boolean(json_object_object_get(st, "degraded")) ?
-			"  (DEGRADED: a BPF collector could not load; see the log)" : "");
-	fprintf(out, "bpf attach:      %s\n", str_member(st, "bpf_attach", a, sizeof(a)));
-	if (json_object_object_get_ex(st, "features", &features)) {
-		fprintf(out, "features:       ");
+	fprintf(out, "libvirt link:    %s, %lld VMs tracked\n",
+		reply_bool(r, st, "libvirt_connected") ? "connected" : "NOT connected",
+		(long long)reply_int(r, st, "vms"));
+	collectors = reply_object(r, st, "collectors");
+	fprintf(out, "collectors:      cpu %s, net %s, kvm %s%s\n",
+		reply_str(r, collectors, "cpu", a, sizeof(a)),
+		reply_str(r, collectors, "net", b, sizeof(b)),
+		reply_str(r, collectors, "kvm", c, sizeof(c)),
+		reply_bool(r, st, "degraded") ?
+		"  (DEGRADED: a BPF collector could not load; see the log)" : "");
+	fprintf(out, "bpf attach:      %s\n", reply_str(r, st, "bpf_attach", a, sizeof(a)));
+	features = reply_object(r, st, "features");
+	fprintf(out, "features:       ");
+	if (features) {
 		json_object_object_foreach(features, name, v) {
 			if (json_object_get_boolean(v))
 				fprintf(out, " %s", cli_safe(name, a, sizeof(a)));
 		}
-		fprintf(out, "\nmissing:        ");
+	}
+	fprintf(out, "\nmissing:        ");
+	if (features) {
 		json_object_object_foreach(features, name2, v2) {
 			if (!json_object_get_boolean(v2)) {
 				fprintf(out, " %s", cli_safe(name2, a, sizeof(a)));
 				missing++;
 			}
 		}
-		fprintf(out, "%s\n", missing ? "" : " none");
 	}
+	fprintf(out, "%s\n", missing ? "" : " none");
 }
 
 static int do_status(int argc, char **argv)
 {
-	struct json_object *st;
+	struct reply r;
+	int err;
 
 	if (argc > 0)
 		return BAD_ARG();
-	st = request("status");
-	if (!st)
+	if (reply_call(&r, reply_request("status")))
 		return -1;
-	if (cli.json)
-		cli_print_json(st);
-	else
-		show_status_plain(st);
-	json_object_put(st);
-	return 0;
+	err = show_reply(&r, show_status_plain);
+	reply_free(&r);
+	return err ? -1 : 0;
 }
 
 /* ---- version ----------------------------------------------------------- */
 
+static void show_version_plain(FILE *out, struct reply *r)
+{
+	char a[NAME_BYTES];
+
+	fprintf(out, "tidectl %s\n", TIDE_VERSION);
+	fprintf(out, "tided   %s (pid %lld)\n", reply_str(r, r->obj, "version", a, sizeof(a)),
+		(long long)reply_int(r, r->obj, "pid"));
+}
+
 static int do_version(int argc, char **argv)
 {
-	struct json_object *req = json_object_new_object(), *reply = NULL, *e;
-	char err[ERR_BYTES] = "", a[NAME_BYTES];
-	int ret;
+	struct json_object *req = reply_request("version"), *obj = NULL, *e;
+	char err[ERR_BYTES] = "";
+	struct reply r;
+	int ret, shown = 0;
 
 	if (argc > 0) {
 		json_object_put(req);
@@ -222,13 +193,15 @@ static int do_version(int argc, char **argv)
 		return -1;
 	}
 	/* the daemon's version is a bonus: unreachable is not an error */
-	json_object_object_add(req, "cmd", json_object_new_string("version"));
-	ret = ctl_client_call(cli.socket_path, req, cli.timeout_ms, &reply, err, sizeof(err));
+	ret = ctl_client_call(cli.socket_path, req, cli.timeout_ms, &obj, err, sizeof(err));
 	json_object_put(req);
-	if (!ret && json_object_object_get_ex(reply, "error", &e)) {
+	if (!ret && json_object_object_get_ex(obj, "error", &e)) {
 		snprintf(err, sizeof(err), "%s", json_object_get_string(e));
 		ret = -EPROTO;
 	}
+	if (!ret)
+		json_object_object_del(obj, "ok");
+	reply_adopt(&r, "version", obj);
 
 	if (cli.json) {
 		struct json_object *o = json_object_new_object();
@@ -238,22 +211,18 @@ static int do_version(int argc, char **argv)
 			json_object_object_add(o, "tided", NULL);
 			json_object_object_add(o, "tided_error", json_object_new_string(err));
 		} else {
-			json_object_object_del(reply, "ok");
-			json_object_object_add(o, "tided", json_object_get(reply));
+			json_object_object_add(o, "tided", json_object_get(obj));
 		}
 		cli_print_json(o);
 		json_object_put(o);
-	} else {
+	} else if (ret) {
 		fprintf(cli.out, "tidectl %s\n", TIDE_VERSION);
-		if (ret)
-			fprintf(cli.out, "tided   unreachable: %s\n", err);
-		else
-			fprintf(cli.out, "tided   %s (pid %lld)\n",
-				str_member(reply, "version", a, sizeof(a)),
-				(long long)int_member(reply, "pid"));
+		fprintf(cli.out, "tided   unreachable: %s\n", err);
+	} else {
+		shown = show_reply(&r, show_version_plain);
 	}
-	json_object_put(reply);
-	return 0;
+	reply_free(&r);
+	return shown ? -1 : 0;
 }
 
 /* ---- vm ------------------------------------------------------------------ */
@@ -261,7 +230,8 @@ static int do_version(int argc, char **argv)
 static int do_vm_show(int argc, char **argv)
 {
 	const char *name = NULL;
-	struct json_object *r;
+	struct reply r;
+	int err;
 
 	if (argc > 0) {
 		name = *argv;
@@ -269,17 +239,11 @@ static int do_vm_show(int argc, char **argv)
 	}
 	if (argc > 0)
 		return BAD_ARG();
-	r = request_show("vm show", name, window_ms());
-	if (!r)
+	if (request_show(&r, "vm show", name, window_ms()))
 		return -1;
-	if (cli.json)
-		cli_print_json(r);
-	else if (name)
-		cli_show_vm_detail(cli.out, r);
-	else
-		cli_show_vm_table(cli.out, r);
-	json_object_put(r);
-	return 0;
+	err = show_reply(&r, name ? cli_show_vm_detail : cli_show_vm_table);
+	reply_free(&r);
+	return err ? -1 : 0;
 }
 
 static int do_vm_help(int argc, char **argv)
@@ -315,19 +279,16 @@ static int do_vm(int argc, char **argv)
 
 static int do_host_show(int argc, char **argv)
 {
-	struct json_object *r;
+	struct reply r;
+	int err;
 
 	if (argc > 0)
 		return BAD_ARG();
-	r = request_show("host show", NULL, window_ms());
-	if (!r)
+	if (request_show(&r, "host show", NULL, window_ms()))
 		return -1;
-	if (cli.json)
-		cli_print_json(r);
-	else
-		cli_show_host(cli.out, r);
-	json_object_put(r);
-	return 0;
+	err = show_reply(&r, cli_show_host);
+	reply_free(&r);
+	return err ? -1 : 0;
 }
 
 static int do_host_help(int argc, char **argv)
@@ -443,34 +404,55 @@ static int do_top(int argc, char **argv)
 	if (interactive && top_enter() < 0)
 		interactive = false;
 	for (int i = 0; !top.stop; i++) {
-		struct json_object *host, *vms;
+		struct reply host, vms;
 		int key;
 
-		host = request_show("host show", NULL, window);
-		vms = host ? request_show("vm show", NULL, window) : NULL;
-		if (!host || !vms) {
-			json_object_put(host);
+		if (request_show(&host, "host show", NULL, window)) {
+			ret = -1;
+			break;
+		}
+		if (request_show(&vms, "vm show", NULL, window)) {
+			reply_free(&host);
 			ret = -1;
 			break;
 		}
 		if (cli.json) {
 			struct json_object *o = json_object_new_object();
+			struct json_object *arr = reply_array(&vms, vms.obj, "vms");
 
-			json_object_object_add(o, "host", host);
-			json_object_object_add(o, "vms", json_object_get(json_object_object_get(vms, "vms")));
-			json_object_object_add(o, "sort", json_object_new_string(cli_top_sort_name(sort)));
-			cli_print_json(o);
+			ret = reply_check(&vms);
+			if (!ret) {
+				json_object_object_add(o, "host", json_object_get(host.obj));
+				json_object_object_add(o, "vms", json_object_get(arr));
+				json_object_object_add(o, "sort",
+						       json_object_new_string(cli_top_sort_name(sort)));
+				cli_print_json(o);
+			}
 			json_object_put(o);
-			host = NULL;
 		} else {
-			if (i > 0 && !interactive)
-				fputc('\n', cli.out);
-			cli_top_frame(cli.out, host, json_object_object_get(vms, "vms"), sort,
-				      interactive ? term_rows() : 0, interactive);
+			struct cli_buf buf;
+			FILE *out = cli_buf_open(&buf);
+
+			if (out) {
+				if (i > 0 && !interactive)
+					fputc('\n', out);
+				cli_top_frame(out, &host, &vms, sort, interactive ? term_rows() : 0,
+					      interactive);
+				ret = reply_check(&host);
+				if (!ret)
+					ret = reply_check(&vms);
+			} else {
+				ret = -ENOMEM;
+			}
+			cli_buf_close(&buf, !ret);
 		}
 		fflush(cli.out);
-		json_object_put(host);
-		json_object_put(vms);
+		reply_free(&host);
+		reply_free(&vms);
+		if (ret) {
+			ret = -1;
+			break;
+		}
 		if (cli.iterations && i + 1 >= cli.iterations)
 			break;
 		/* keys change the sort at once; anything else waits out the delay */

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cli_show.h"
+#include "reply.h"
 
 static char *buf;
 static size_t len;
@@ -42,6 +43,12 @@ static struct json_object *parse(const char *s)
 
 	assert_non_null(o);
 	return o;
+}
+
+/* text as tided's reply to cmd */
+static void adopt(struct reply *r, const char *cmd, const char *s)
+{
+	reply_adopt(r, cmd, parse(s));
 }
 
 /* two VMs as "vm show" returns them (rates over one second) */
@@ -94,7 +101,7 @@ static const char host_reply[] =
 	"   \"last_wall_ns\": 190000, \"last_unix_ns\": 1700000000000000000},"
 	" \"sources\": {\"cpu\": \"proc\", \"cpu_note\": \"the BPF CPU collector cannot load: "
 	"Operation not permitted\", \"net\": \"netlink\", \"net_note\": \"\", \"kvm\": \"off\","
-	"   \"kvm_note\": \"\"},"
+	"   \"kvm_note\": \"\", \"kvm_active\": false},"
 	" \"degraded\": true,"
 	" \"libvirt\": {\"uri\": \"qemu:///system\", \"connected\": false, \"reconnects\": 2}}";
 
@@ -127,45 +134,55 @@ static void test_human_units(void **state)
 
 static void test_vm_table(void **state)
 {
-	struct json_object *r = parse(vms_reply);
+	struct reply r;
 	const char *t;
 
-	cli_show_vm_table(out, r);
+	adopt(&r, "vm show", vms_reply);
+	cli_show_vm_table(out, &r);
+	assert_int_equal(reply_check(&r), 0);
 	t = text();
 	assert_string_equal(t,
 		"NAME     STATE       VCPUS    MEMORY     CPU    WAIT          RX          TX\n"
 		"web-1    running         2   256 MiB   12.3%    0.4%   1.2 MiB/s   3.4 KiB/s\n"
 		"db?[31m  paused          1   1.0 GiB    0.0%    5.0%       0 B/s   8.6 MiB/s\n");
-	json_object_put(r);
+	reply_free(&r);
 }
 
 static void test_vm_table_empty_and_long_names(void **state)
 {
-	struct json_object *r = parse("{\"vms\": []}");
+	struct reply r;
 
-	cli_show_vm_table(out, r);
+	adopt(&r, "vm show", "{\"vms\": []}");
+	cli_show_vm_table(out, &r);
+	assert_int_equal(reply_check(&r), 0);
 	assert_string_equal(text(), "no VMs\n");
-	json_object_put(r);
-	r = parse("{\"vms\": [{\"name\": \"a-very-long-domain-name-that-goes-on-and-on\","
-		  " \"state\": \"running\", \"vcpus\": 1}]}");
-	cli_show_vm_table(out, r);
+	reply_free(&r);
+	adopt(&r, "vm show", "{\"vms\": [{\"name\": \"a-very-long-domain-name-that-goes-on-and-on\","
+	      " \"state\": \"running\", \"vcpus\": 1, \"memory_bytes\": 1048576,"
+	      " \"cpu_ns_per_s\": 0, \"wait_ns_per_s\": 0, \"rx_bytes_per_s\": 0,"
+	      " \"tx_bytes_per_s\": 0}]}");
+	cli_show_vm_table(out, &r);
+	assert_int_equal(reply_check(&r), 0);
 	/* cut to 32 columns, the cut marked */
 	assert_non_null(strstr(text(), "\na-very-long-domain-name-that-go~  running"));
-	json_object_put(r);
+	reply_free(&r);
 }
 
 static void test_vm_detail(void **state)
 {
-	struct json_object *r = parse(vms_reply), *one, *vms;
+	struct json_object *all = parse(vms_reply), *one, *vms;
+	struct reply r;
 	const char *t;
 
 	/* the reply to "vm show web-1" holds that one VM */
 	vms = json_object_new_array();
 	json_object_array_add(vms, json_object_get(json_object_array_get_idx(
-		json_object_object_get(r, "vms"), 0)));
+		json_object_object_get(all, "vms"), 0)));
 	one = json_object_new_object();
 	json_object_object_add(one, "vms", vms);
-	cli_show_vm_detail(out, one);
+	reply_adopt(&r, "vm show", one);
+	cli_show_vm_detail(out, &r);
+	assert_int_equal(reply_check(&r), 0);
 	t = text();
 	assert_non_null(strstr(t, "web-1  11111111-2222-3333-4444-555555555555\n"));
 	assert_non_null(strstr(t, "  state:       running, QEMU pid 4242, tracked for 2m 05s (slot 1)\n"));
@@ -175,16 +192,20 @@ static void test_vm_detail(void **state)
 	assert_non_null(strstr(t, "  network:     rx 1.2 MiB/s (850 pkt/s), tx 3.4 KiB/s (12 pkt/s)\n"));
 	assert_non_null(strstr(t, "  0     4243       10.0%    0.3%        125    30.00 s     1.0 ms  bpf\n"));
 	assert_non_null(strstr(t, "  vnet0           52:54:00:aa:bb:01   1.2 MiB/s   3.4 KiB/s      850"));
-	json_object_put(one);
-	json_object_put(r);
+	/* no KVM collector, no kvm_exits: not an error */
+	assert_null(strstr(t, "kvm exits"));
+	reply_free(&r);
+	json_object_put(all);
 }
 
 static void test_host(void **state)
 {
-	struct json_object *r = parse(host_reply);
+	struct reply r;
 	const char *t;
 
-	cli_show_host(out, r);
+	adopt(&r, "host show", host_reply);
+	cli_show_host(out, &r);
+	assert_int_equal(reply_check(&r), 0);
 	t = text();
 	assert_non_null(strstr(t, "host h1: 2 CPUs, 24.0 GiB memory (23.0 GiB available)\n"));
 	assert_non_null(strstr(t, "DEGRADED:"));
@@ -198,16 +219,17 @@ static void test_host(void **state)
 	assert_non_null(strstr(t, "collection:   every 100 ms, 64 samples kept; CPU per tick "
 			       "181.0 us last, 177.2 us average, 250.0 us max (42 ticks)\n"));
 	assert_non_null(strstr(t, "libvirt:      qemu:///system (NOT connected, 2 reconnects)\n"));
-	json_object_put(r);
+	reply_free(&r);
 }
 
 static void test_top_sorts(void **state)
 {
-	struct json_object *r = parse(vms_reply), *h = parse(host_reply);
-	struct json_object *vms = json_object_object_get(r, "vms");
+	struct reply vms, h;
 	const char *t, *web, *db;
 
-	cli_top_frame(out, h, vms, CLI_TOP_SORT_CPU, 0, false);
+	adopt(&vms, "vm show", vms_reply);
+	adopt(&h, "host show", host_reply);
+	cli_top_frame(out, &h, &vms, CLI_TOP_SORT_CPU, 0, false);
 	t = text();
 	assert_null(strchr(t, '\033'));		/* no escape codes: not a terminal */
 	assert_non_null(strstr(t, "tide top - h1: 2 CPUs, load 6.2%, host CPU 25.0%, "
@@ -222,7 +244,7 @@ static void test_top_sorts(void **state)
 	fflush(out);
 	buf[0] = '\0';
 
-	cli_top_frame(out, h, vms, CLI_TOP_SORT_WAIT, 0, false);
+	cli_top_frame(out, &h, &vms, CLI_TOP_SORT_WAIT, 0, false);
 	t = text();
 	assert_true(strstr(t, "\ndb?[31m") < strstr(t, "\nweb-1"));
 	assert_non_null(strstr(t, "sorted by wait"));
@@ -230,14 +252,16 @@ static void test_top_sorts(void **state)
 	fflush(out);
 	buf[0] = '\0';
 
-	cli_top_frame(out, h, vms, CLI_TOP_SORT_NET, 1, true);
+	cli_top_frame(out, &h, &vms, CLI_TOP_SORT_NET, 1, true);
 	t = text();
 	/* ansi: clear first; one row only: db moves the most bytes */
 	assert_true(strncmp(t, "\033[H\033[2J", 7) == 0);
 	assert_non_null(strstr(t, "\ndb?[31m"));
 	assert_null(strstr(t, "\nweb-1"));
-	json_object_put(r);
-	json_object_put(h);
+	assert_int_equal(reply_check(&h), 0);
+	assert_int_equal(reply_check(&vms), 0);
+	reply_free(&vms);
+	reply_free(&h);
 }
 
 static void test_sort_names(void **state)
