@@ -11,7 +11,6 @@
 
 #include "cli.h"
 #include "util.h"
-#include "cli_show.h"
 
 #define CLI_MSG_BYTES 1024
 
@@ -26,7 +25,6 @@ void cli_reset(const char *argv0)
 	cli.bin_name = slash ? slash + 1 : (argv0 ? argv0 : "tidectl");
 	cli.socket_path = TIDE_DEFAULT_CONTROL_SOCKET;
 	cli.timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
-	cli.sort = -1;
 	cli.delay_ms = CLI_DEFAULT_DELAY_MS;
 	cli.window_ms = -1;
 	cli.out = stdout;
@@ -261,11 +259,8 @@ int cli_parse_opts(int argc, char **argv)
 			cli.iterations = 1;
 			break;
 		case 'S':
-			cli.sort = cli_top_sort_parse(optarg);
-			if (cli.sort < 0) {
-				p_err("option '--sort' needs one of cpu, wait, net, got '%s'", optarg);
-				return -1;
-			}
+			/* top's to parse (top_parse_opts) */
+			cli.sort = optarg;
 			break;
 		case 'd':
 			if (parse_int(optarg, 100, &cli.delay_ms)) {

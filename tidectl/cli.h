@@ -45,7 +45,7 @@ struct cli_env {
 	int timeout_ms;
 	/* top and show */
 	int iterations;		/* -n N, --once (1); 0: until q or a signal */
-	int sort;		/* --sort/-S: enum cli_top_sort, -1 unset */
+	const char *sort;	/* --sort/-S as given, for top to parse; NULL unset */
 	int delay_ms;		/* -d MS: top's refresh interval */
 	int window_ms;		/* -w MS: rates over this much; -1 unset */
 	FILE *out;		/* stdout; tests point these elsewhere */

@@ -4,7 +4,6 @@
  */
 #include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -112,7 +111,7 @@ static size_t width(const char *s)
 }
 
 /* s cut to at most max columns (with "~" marking the cut), padded to pad */
-static void put_col(FILE *out, const char *s, size_t max, size_t pad)
+void cli_put_col(FILE *out, const char *s, size_t max, size_t pad)
 {
 	size_t w = 0;
 	const char *p = s;
@@ -135,7 +134,7 @@ static void put_col(FILE *out, const char *s, size_t max, size_t pad)
 		fputc(' ', out);
 }
 
-static size_t name_col(struct reply *r, struct json_object *vms)
+size_t cli_name_col(struct reply *r, struct json_object *vms)
 {
 	char buf[NAME_BYTES];
 	size_t col = 4;	/* "NAME" */
@@ -151,7 +150,7 @@ static size_t name_col(struct reply *r, struct json_object *vms)
 }
 
 /* CPU time per second of wall time, as a ratio of one CPU */
-static double cpu_ratio(struct reply *r, struct json_object *o, const char *key)
+double cli_cpu_ratio(struct reply *r, struct json_object *o, const char *key)
 {
 	return reply_num(r, o, key) / 1e9;
 }
@@ -163,26 +162,26 @@ void cli_show_vm_table(FILE *out, struct reply *r)
 	struct json_object *vms = reply_array(r, r->obj, "vms");
 	char name[NAME_BYTES], state[64], mem[CLI_HUMAN_BYTES], cpu[16], wait[16];
 	char rx[CLI_HUMAN_BYTES], tx[CLI_HUMAN_BYTES];
-	size_t nc = name_col(r, vms);
+	size_t nc = cli_name_col(r, vms);
 	size_t n = reply_len(vms);
 
 	if (n == 0) {
 		fprintf(out, "no VMs\n");
 		return;
 	}
-	put_col(out, "NAME", nc, nc + 2);
+	cli_put_col(out, "NAME", nc, nc + 2);
 	fprintf(out, "%-11s %5s %9s %7s %7s %11s %11s\n", "STATE", "VCPUS", "MEMORY", "CPU",
 		"WAIT", "RX", "TX");
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *vm = json_object_array_get_idx(vms, i);
 
-		put_col(out, reply_str(r, vm, "name", name, sizeof(name)), nc, nc + 2);
+		cli_put_col(out, reply_str(r, vm, "name", name, sizeof(name)), nc, nc + 2);
 		fprintf(out, "%-11s %5lld %9s %7s %7s %11s %11s\n",
 			reply_str(r, vm, "state", state, sizeof(state)),
 			(long long)reply_int(r, vm, "vcpus"),
 			cli_human_bytes(reply_num(r, vm, "memory_bytes"), mem, sizeof(mem)),
-			cli_human_percent(cpu_ratio(r, vm, "cpu_ns_per_s"), cpu, sizeof(cpu)),
-			cli_human_percent(cpu_ratio(r, vm, "wait_ns_per_s"), wait, sizeof(wait)),
+			cli_human_percent(cli_cpu_ratio(r, vm, "cpu_ns_per_s"), cpu, sizeof(cpu)),
+			cli_human_percent(cli_cpu_ratio(r, vm, "wait_ns_per_s"), wait, sizeof(wait)),
 			cli_human_rate(reply_num(r, vm, "rx_bytes_per_s"), rx, sizeof(rx)),
 			cli_human_rate(reply_num(r, vm, "tx_bytes_per_s"), tx, sizeof(tx)));
 	}
@@ -218,8 +217,8 @@ static void vm_detail(struct reply *r, FILE *out, struct json_object *vm)
 			cli_human_bytes(reply_num(r, vm, "current_memory_bytes"), d, sizeof(d)));
 	fprintf(out, "\n");
 	fprintf(out, "  cpu:         %s on CPU, %s waiting, %s switches/s (from %s)\n",
-		cli_human_percent(cpu_ratio(r, vm, "cpu_ns_per_s"), c, sizeof(c)),
-		cli_human_percent(cpu_ratio(r, vm, "wait_ns_per_s"), d, sizeof(d)),
+		cli_human_percent(cli_cpu_ratio(r, vm, "cpu_ns_per_s"), c, sizeof(c)),
+		cli_human_percent(cli_cpu_ratio(r, vm, "wait_ns_per_s"), d, sizeof(d)),
 		cli_human_count(reply_num(r, vm, "switches_per_s"), e, sizeof(e)),
 		reply_str(r, vm, "cpu_source", a, sizeof(a)));
 	fprintf(out, "  cpu total:   %s on CPU, %s waiting\n",
@@ -251,8 +250,8 @@ static void vm_detail(struct reply *r, FILE *out, struct json_object *vm)
 				snprintf(vcpu, sizeof(vcpu), "%lld", (long long)reply_int(r, t, "vcpu"));
 			fprintf(out, "  %-5s %-8lld %7s %7s %10s %10s %10s  %s\n", vcpu,
 				(long long)reply_int(r, t, "tid"),
-				cli_human_percent(cpu_ratio(r, t, "cpu_ns_per_s"), c, sizeof(c)),
-				cli_human_percent(cpu_ratio(r, t, "wait_ns_per_s"), d, sizeof(d)),
+				cli_human_percent(cli_cpu_ratio(r, t, "cpu_ns_per_s"), c, sizeof(c)),
+				cli_human_percent(cli_cpu_ratio(r, t, "wait_ns_per_s"), d, sizeof(d)),
 				cli_human_count(reply_num(r, t, "switches_per_s"), e, sizeof(e)),
 				cli_human_ns(reply_num(r, t, "cpu_ns"), g, sizeof(g)),
 				cli_human_ns(reply_num(r, t, "wait_ns"), h, sizeof(h)),
@@ -322,8 +321,8 @@ void cli_show_host(FILE *out, struct reply *r)
 		(long long)reply_int(r, r->obj, "vm_vcpus"),
 		cli_human_bytes(reply_num(r, r->obj, "vm_memory_bytes"), b, sizeof(b)));
 	fprintf(out, "vm cpu:       %s on CPU, %s waiting  (%% of one CPU)\n",
-		cli_human_percent(cpu_ratio(r, r->obj, "vm_cpu_ns_per_s"), b, sizeof(b)),
-		cli_human_percent(cpu_ratio(r, r->obj, "vm_wait_ns_per_s"), c, sizeof(c)));
+		cli_human_percent(cli_cpu_ratio(r, r->obj, "vm_cpu_ns_per_s"), b, sizeof(b)),
+		cli_human_percent(cli_cpu_ratio(r, r->obj, "vm_wait_ns_per_s"), c, sizeof(c)));
 	fprintf(out, "vm network:   rx %s, tx %s\n",
 		cli_human_rate(reply_num(r, r->obj, "vm_rx_bytes_per_s"), b, sizeof(b)),
 		cli_human_rate(reply_num(r, r->obj, "vm_tx_bytes_per_s"), c, sizeof(c)));
@@ -353,111 +352,4 @@ void cli_show_host(FILE *out, struct reply *r)
 	if (reply_int(r, lv, "reconnects"))
 		fprintf(out, ", %lld reconnects", (long long)reply_int(r, lv, "reconnects"));
 	fprintf(out, ")\n");
-}
-
-/* ---- top ---------------------------------------------------------------- */
-
-static const char *const sort_names[] = { "cpu", "wait", "net" };
-
-int cli_top_sort_parse(const char *s)
-{
-	/* the names share no prefix: the first match is the only one */
-	for (int i = 0; s && *s && i < (int)ARRAY_SIZE(sort_names); i++)
-		if (is_prefix(s, sort_names[i]))
-			return i;
-	return -1;
-}
-
-const char *cli_top_sort_name(enum cli_top_sort s)
-{
-	return (unsigned int)s < ARRAY_SIZE(sort_names) ? sort_names[s] : "?";
-}
-
-/* a VM of the frame with what it is sorted by */
-struct top_row {
-	struct json_object *vm;
-	double key;
-	const char *name;	/* as tided sent it, for the order only */
-};
-
-static double sort_key(struct reply *r, struct json_object *vm, enum cli_top_sort sort)
-{
-	switch (sort) {
-	case CLI_TOP_SORT_WAIT:
-		return reply_num(r, vm, "wait_ns_per_s");
-	case CLI_TOP_SORT_NET:
-		return reply_num(r, vm, "rx_bytes_per_s") + reply_num(r, vm, "tx_bytes_per_s");
-	default:
-		return reply_num(r, vm, "cpu_ns_per_s");
-	}
-}
-
-/* largest first, then by name */
-static int cmp_row(const void *a, const void *b)
-{
-	const struct top_row *x = a, *y = b;
-
-	if (x->key != y->key)
-		return x->key > y->key ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-void cli_top_frame(FILE *out, struct reply *host, struct reply *vms_reply,
-		   enum cli_top_sort sort, int max_rows, bool ansi)
-{
-	struct json_object *h = host->obj, *vms = reply_array(vms_reply, vms_reply->obj, "vms");
-	size_t n = reply_len(vms);
-	char a[NAME_BYTES], b[CLI_HUMAN_BYTES], c[CLI_HUMAN_BYTES], d[CLI_HUMAN_BYTES];
-	char m[CLI_HUMAN_BYTES];
-	struct top_row *v = n ? calloc(n, sizeof(*v)) : NULL;
-	struct reply *r = vms_reply;
-	size_t nc = name_col(r, vms);
-
-	if (ansi)
-		fputs("\033[H\033[2J", out);	/* home, clear */
-	fprintf(out, "tide top - %s: %lld CPUs, load %s, host CPU %s, %s of %s memory free, "
-		"%zu VMs%s\n", reply_str(host, h, "hostname", a, sizeof(a)),
-		(long long)reply_int(host, h, "cpus"),
-		cli_human_percent(reply_num(host, h, "load_ratio"), b, sizeof(b)),
-		cli_human_percent(reply_num(host, h, "cpu_busy_ratio"), c, sizeof(c)),
-		cli_human_bytes(reply_num(host, h, "memory_available_bytes"), d, sizeof(d)),
-		cli_human_bytes(reply_num(host, h, "memory_bytes"), m, sizeof(m)), n,
-		reply_bool(host, h, "degraded") ? "  DEGRADED" : "");
-	fprintf(out, "sorted by %s (c: cpu, w: wait, n: net, q: quit)\n", cli_top_sort_name(sort));
-	if (ansi)
-		fputs("\033[7m", out);	/* reverse video */
-	put_col(out, "NAME", nc, nc + 2);
-	fprintf(out, "%-11s %5s %7s %7s %11s %11s %9s %9s", "STATE", "VCPUS", "CPU", "WAIT", "RX",
-		"TX", "RX PK/S", "TX PK/S");
-	if (ansi)
-		fputs("\033[0m", out);
-	fputc('\n', out);
-	if (n && !v)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *name;
-
-		v[i].vm = json_object_array_get_idx(vms, i);
-		v[i].key = sort_key(r, v[i].vm, sort);
-		name = reply_get(r, v[i].vm, "name", json_type_string);
-		v[i].name = name ? json_object_get_string(name) : "";
-	}
-	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_row);
-	for (size_t i = 0; i < n && (max_rows <= 0 || (int)i < max_rows); i++) {
-		struct json_object *vm = v[i].vm;
-		char state[64], e[CLI_HUMAN_BYTES], f[CLI_HUMAN_BYTES], g[CLI_HUMAN_BYTES];
-
-		put_col(out, reply_str(r, vm, "name", a, sizeof(a)), nc, nc + 2);
-		fprintf(out, "%-11s %5lld %7s %7s %11s %11s %9s %9s\n",
-			reply_str(r, vm, "state", state, sizeof(state)),
-			(long long)reply_int(r, vm, "vcpus"),
-			cli_human_percent(cpu_ratio(r, vm, "cpu_ns_per_s"), b, sizeof(b)),
-			cli_human_percent(cpu_ratio(r, vm, "wait_ns_per_s"), c, sizeof(c)),
-			cli_human_rate(reply_num(r, vm, "rx_bytes_per_s"), d, sizeof(d)),
-			cli_human_rate(reply_num(r, vm, "tx_bytes_per_s"), e, sizeof(e)),
-			cli_human_count(reply_num(r, vm, "rx_packets_per_s"), f, sizeof(f)),
-			cli_human_count(reply_num(r, vm, "tx_packets_per_s"), g, sizeof(g)));
-	}
-	free(v);
 }

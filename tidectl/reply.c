@@ -65,6 +65,17 @@ int reply_call(struct reply *r, struct json_object *req)
 	return 0;
 }
 
+int reply_call_show(struct reply *r, const char *cmd, const char *vm, int window_ms)
+{
+	struct json_object *req = reply_request(cmd);
+
+	if (req && vm)
+		json_object_object_add(req, "vm", json_object_new_string(vm));
+	if (req)
+		json_object_object_add(req, "window_ms", json_object_new_int(window_ms));
+	return reply_call(r, req);
+}
+
 int reply_check(const struct reply *r)
 {
 	if (!r->miss[0])

@@ -43,6 +43,8 @@ struct json_object *reply_request(const char *cmd);
  * own {"error": ...} alike.
  */
 int reply_call(struct reply *r, struct json_object *req);
+/* "vm show" / "host show": rates over window_ms, of one VM (vm) or all (NULL). */
+int reply_call_show(struct reply *r, const char *cmd, const char *vm, int window_ms);
 /* Fill r with obj (a reference is taken over) answering cmd. */
 void reply_adopt(struct reply *r, const char *cmd, struct json_object *obj);
 void reply_free(struct reply *r);

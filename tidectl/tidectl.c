@@ -12,36 +12,21 @@
  * JSON reply), then prints the reply: as it is with -j/-p, or through the
  * command's plain printer.  New objects ("vm", "host", "migration") get a
  * verb table and a do_OBJ() that calls cmd_select() on it; see cli.h.
+ * Beside this file: cli (dispatch, options, errors), reply (the request and
+ * the reply's members), cli_show (vm and host printers), top, ctl_client.
  */
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "cli_show.h"
 #include "ctl_client.h"
 #include "reply.h"
+#include "top.h"
 
 #define ERR_BYTES 512
 #define NAME_BYTES 256
-
-/* "vm show" / "host show" with a window (and a VM); -errno after p_err() */
-static int request_show(struct reply *r, const char *cmd, const char *vm, int window_ms)
-{
-	struct json_object *req = reply_request(cmd);
-
-	if (req && vm)
-		json_object_object_add(req, "vm", json_object_new_string(vm));
-	if (req)
-		json_object_object_add(req, "window_ms", json_object_new_int(window_ms));
-	return reply_call(r, req);
-}
 
 static int window_ms(void)
 {
@@ -239,7 +224,7 @@ static int do_vm_show(int argc, char **argv)
 	}
 	if (argc > 0)
 		return BAD_ARG();
-	if (request_show(&r, "vm show", name, window_ms()))
+	if (reply_call_show(&r, "vm show", name, window_ms()))
 		return -1;
 	err = show_reply(&r, name ? cli_show_vm_detail : cli_show_vm_table);
 	reply_free(&r);
@@ -284,7 +269,7 @@ static int do_host_show(int argc, char **argv)
 
 	if (argc > 0)
 		return BAD_ARG();
-	if (request_show(&r, "host show", NULL, window_ms()))
+	if (reply_call_show(&r, "host show", NULL, window_ms()))
 		return -1;
 	err = show_reply(&r, cli_show_host);
 	reply_free(&r);
@@ -316,165 +301,6 @@ static const struct cmd host_cmds[] = {
 static int do_host(int argc, char **argv)
 {
 	return cmd_select(host_cmds, argc, argv, do_host_help);
-}
-
-/* ---- top ------------------------------------------------------------------ */
-
-static struct {
-	bool raw;			/* terminal in non-canonical mode */
-	struct termios saved;
-	volatile sig_atomic_t stop;
-} top;
-
-static void top_restore(void)
-{
-	if (!top.raw)
-		return;
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &top.saved);
-	/* cursor back, main screen back */
-	fputs("\033[?25h\033[?1049l", stdout);
-	fflush(stdout);
-	top.raw = false;
-}
-
-static void top_on_signal(int signo)
-{
-	top.stop = 1;
-}
-
-static int top_enter(void)
-{
-	struct termios t;
-
-	if (tcgetattr(STDIN_FILENO, &top.saved) < 0)
-		return -errno;
-	t = top.saved;
-	t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-	t.c_cc[VMIN] = 0;
-	t.c_cc[VTIME] = 0;
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0)
-		return -errno;
-	top.raw = true;
-	atexit(top_restore);
-	/* alternate screen, cursor hidden */
-	fputs("\033[?1049h\033[?25l", stdout);
-	return 0;
-}
-
-static int term_rows(void)
-{
-	struct winsize ws;
-
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row < 6)
-		return 0;
-	return ws.ws_row - 4;	/* host line, sort line, header, one spare */
-}
-
-/* Wait up to ms for a key (interactive) or a signal: the key, 0, or -1 to quit. */
-static int top_wait(int ms, bool interactive)
-{
-	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
-	char key;
-	int n;
-
-	n = poll(&p, interactive ? 1 : 0, ms);
-	if (top.stop)
-		return -1;
-	if (n <= 0 || !interactive)
-		return 0;
-	if (read(STDIN_FILENO, &key, 1) != 1)
-		return 0;
-	return (unsigned char)key;
-}
-
-static int do_top(int argc, char **argv)
-{
-	struct sigaction sa = { .sa_handler = top_on_signal };
-	bool interactive = !cli.json && cli.iterations == 0 && isatty(STDIN_FILENO) &&
-			   isatty(STDOUT_FILENO);
-	enum cli_top_sort sort = cli.sort >= 0 ? (enum cli_top_sort)cli.sort : CLI_TOP_SORT_CPU;
-	int window = cli.window_ms >= 0 ? cli.window_ms : cli.delay_ms;
-	int ret = 0;
-
-	if (argc > 0)
-		return BAD_ARG();
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	if (interactive && top_enter() < 0)
-		interactive = false;
-	for (int i = 0; !top.stop; i++) {
-		struct reply host, vms;
-		int key;
-
-		if (request_show(&host, "host show", NULL, window)) {
-			ret = -1;
-			break;
-		}
-		if (request_show(&vms, "vm show", NULL, window)) {
-			reply_free(&host);
-			ret = -1;
-			break;
-		}
-		if (cli.json) {
-			struct json_object *o = json_object_new_object();
-			struct json_object *arr = reply_array(&vms, vms.obj, "vms");
-
-			ret = reply_check(&vms);
-			if (!ret) {
-				json_object_object_add(o, "host", json_object_get(host.obj));
-				json_object_object_add(o, "vms", json_object_get(arr));
-				json_object_object_add(o, "sort",
-						       json_object_new_string(cli_top_sort_name(sort)));
-				cli_print_json(o);
-			}
-			json_object_put(o);
-		} else {
-			struct cli_buf buf;
-			FILE *out = cli_buf_open(&buf);
-
-			if (out) {
-				if (i > 0 && !interactive)
-					fputc('\n', out);
-				cli_top_frame(out, &host, &vms, sort, interactive ? term_rows() : 0,
-					      interactive);
-				ret = reply_check(&host);
-				if (!ret)
-					ret = reply_check(&vms);
-			} else {
-				ret = -ENOMEM;
-			}
-			cli_buf_close(&buf, !ret);
-		}
-		fflush(cli.out);
-		reply_free(&host);
-		reply_free(&vms);
-		if (ret) {
-			ret = -1;
-			break;
-		}
-		if (cli.iterations && i + 1 >= cli.iterations)
-			break;
-		/* keys change the sort at once; anything else waits out the delay */
-		for (;;) {
-			key = top_wait(cli.delay_ms, interactive);
-			if (key < 0 || key == 'q' || key == 'Q') {
-				top.stop = 1;
-				break;
-			}
-			if (key == 'c' || key == 'C')
-				sort = CLI_TOP_SORT_CPU;
-			else if (key == 'w' || key == 'W')
-				sort = CLI_TOP_SORT_WAIT;
-			else if (key == 'n' || key == 'N')
-				sort = CLI_TOP_SORT_NET;
-			else if (key != 0)
-				continue;	/* another key: keep waiting */
-			break;
-		}
-	}
-	top_restore();
-	return ret;
 }
 
 /* ---- help and dispatch ------------------------------------------------- */
@@ -539,7 +365,7 @@ int main(int argc, char **argv)
 	cli_reset(argv[0]);
 	cli_help_fn = do_help;
 	first = cli_parse_opts(argc, argv);
-	if (first < 0)
+	if (first < 0 || top_parse_opts())
 		return 1;
 	if (cli.help)
 		return do_help(0, NULL) ? 1 : 0;
