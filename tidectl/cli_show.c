@@ -181,7 +181,8 @@ void cli_show_vm_table(FILE *out, struct reply *r)
 			(long long)reply_int(r, vm, "vcpus"),
 			cli_human_bytes(reply_num(r, vm, "memory_bytes"), mem, sizeof(mem)),
 			cli_human_percent(cli_cpu_ratio(r, vm, "cpu_ns_per_s"), cpu, sizeof(cpu)),
-			cli_human_percent(cli_cpu_ratio(r, vm, "wait_ns_per_s"), wait, sizeof(wait)),
+			cli_human_percent(cli_cpu_ratio(r, vm, "wait_ns_per_s"), wait,
+					  sizeof(wait)),
 			cli_human_rate(reply_num(r, vm, "rx_bytes_per_s"), rx, sizeof(rx)),
 			cli_human_rate(reply_num(r, vm, "tx_bytes_per_s"), tx, sizeof(tx)));
 	}
@@ -247,11 +248,14 @@ static void vm_detail(struct reply *r, FILE *out, struct json_object *vm)
 			if (reply_int(r, t, "vcpu") < 0)
 				snprintf(vcpu, sizeof(vcpu), "all");
 			else
-				snprintf(vcpu, sizeof(vcpu), "%lld", (long long)reply_int(r, t, "vcpu"));
+				snprintf(vcpu, sizeof(vcpu), "%lld",
+					 (long long)reply_int(r, t, "vcpu"));
 			fprintf(out, "  %-5s %-8lld %7s %7s %10s %10s %10s  %s\n", vcpu,
 				(long long)reply_int(r, t, "tid"),
-				cli_human_percent(cli_cpu_ratio(r, t, "cpu_ns_per_s"), c, sizeof(c)),
-				cli_human_percent(cli_cpu_ratio(r, t, "wait_ns_per_s"), d, sizeof(d)),
+				cli_human_percent(cli_cpu_ratio(r, t, "cpu_ns_per_s"), c,
+						  sizeof(c)),
+				cli_human_percent(cli_cpu_ratio(r, t, "wait_ns_per_s"), d,
+						  sizeof(d)),
 				cli_human_count(reply_num(r, t, "switches_per_s"), e, sizeof(e)),
 				cli_human_ns(reply_num(r, t, "cpu_ns"), g, sizeof(g)),
 				cli_human_ns(reply_num(r, t, "wait_ns"), h, sizeof(h)),
@@ -267,8 +271,10 @@ static void vm_detail(struct reply *r, FILE *out, struct json_object *vm)
 			bool drops = reply_bool(r, t, "drops_counted");
 
 			if (drops) {
-				snprintf(g, sizeof(g), "%lld", (long long)reply_int(r, t, "rx_drops"));
-				snprintf(h, sizeof(h), "%lld", (long long)reply_int(r, t, "tx_drops"));
+				snprintf(g, sizeof(g), "%lld",
+					 (long long)reply_int(r, t, "rx_drops"));
+				snprintf(h, sizeof(h), "%lld",
+					 (long long)reply_int(r, t, "tx_drops"));
 			} else {
 				snprintf(g, sizeof(g), "-");
 				snprintf(h, sizeof(h), "-");
@@ -279,7 +285,8 @@ static void vm_detail(struct reply *r, FILE *out, struct json_object *vm)
 				cli_human_rate(reply_num(r, t, "rx_bytes_per_s"), c, sizeof(c)),
 				cli_human_rate(reply_num(r, t, "tx_bytes_per_s"), d, sizeof(d)),
 				cli_human_count(reply_num(r, t, "rx_packets_per_s"), e, sizeof(e)),
-				cli_human_count(reply_num(r, t, "tx_packets_per_s"), f, sizeof(f)), g, h,
+				cli_human_count(reply_num(r, t, "tx_packets_per_s"), f, sizeof(f)),
+				g, h,
 				reply_str(r, t, "net_source", b, sizeof(b)));
 		}
 	}
@@ -308,13 +315,15 @@ void cli_show_host(FILE *out, struct reply *r)
 	int64_t cpus = reply_int(r, r->obj, "cpus");
 
 	fprintf(out, "host %s: %lld CPU%s, %s memory (%s available)\n",
-		reply_str(r, r->obj, "hostname", a, sizeof(a)), (long long)cpus, cpus == 1 ? "" : "s",
+		reply_str(r, r->obj, "hostname", a, sizeof(a)), (long long)cpus,
+		cpus == 1 ? "" : "s",
 		cli_human_bytes(reply_num(r, r->obj, "memory_bytes"), b, sizeof(b)),
 		cli_human_bytes(reply_num(r, r->obj, "memory_available_bytes"), c, sizeof(c)));
 	if (reply_bool(r, r->obj, "degraded"))
 		fprintf(out, "DEGRADED:     a BPF collector could not load; see 'collectors'\n");
 	fprintf(out, "load:         %s  (VM on-CPU time over the %lld CPUs)\n",
-		cli_human_percent(reply_num(r, r->obj, "load_ratio"), b, sizeof(b)), (long long)cpus);
+		cli_human_percent(reply_num(r, r->obj, "load_ratio"), b, sizeof(b)),
+		(long long)cpus);
 	fprintf(out, "host cpu:     %s busy  (/proc/stat)\n",
 		cli_human_percent(reply_num(r, r->obj, "cpu_busy_ratio"), b, sizeof(b)));
 	fprintf(out, "vms:          %lld, %lld vCPUs, %s\n", (long long)reply_int(r, r->obj, "vms"),

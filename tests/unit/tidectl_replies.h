@@ -60,4 +60,15 @@ static const char host_reply[] =
 	" \"degraded\": true,"
 	" \"libvirt\": {\"uri\": \"qemu:///system\", \"connected\": false, \"reconnects\": 2}}";
 
+static const char status_reply[] =
+	"{\"version\": \"1.2-3\", \"pid\": 4242, \"uptime_s\": 3725, \"config\": \"/etc/tide/tided.conf\","
+	" \"config_loaded\": true, \"control_socket\": \"/run/tide/tided.sock\","
+	" \"state_dir\": \"/var/lib/tide\", \"libvirt_uri\": \"qemu:///system\", \"tick_ms\": 1000,"
+	" \"textfile_dir\": \"/var/lib/prometheus/node-exporter\", \"textfile_interval_ms\": 15000,"
+	" \"log_level\": \"info\", \"peers\": [{\"name\": \"h2\", \"uri\": \"qemu+tcp://h2/system\"}],"
+	" \"bpf_attach\": \"tp_btf\", \"features\": {\"tp_btf\": true, \"raw_tp\": true, \"kvm\": false},"
+	" \"libvirt_run_dir\": \"/run/libvirt\", \"libvirt_connected\": true, \"ring_samples\": 64,"
+	" \"max_vms\": 256, \"textfile_enabled\": true, \"vms\": 2,"
+	" \"collectors\": {\"cpu\": \"bpf\", \"net\": \"bpf\", \"kvm\": \"off\"}, \"degraded\": false}";
+
 #endif /* TIDE_TIDECTL_REPLIES_H */
