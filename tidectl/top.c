@@ -42,14 +42,13 @@ const char *top_sort_name(enum top_sort s)
 
 int top_parse_opts(void)
 {
-	opts.sort = TOP_SORT_CPU;
-	if (!cli.sort)
-		return 0;
-	if (top_sort_parse(cli.sort) < 0) {
+	int sort = cli.sort ? top_sort_parse(cli.sort) : TOP_SORT_CPU;
+
+	if (sort < 0) {
 		p_err("option '--sort' needs one of cpu, wait, net, got '%s'", cli.sort);
 		return -EINVAL;
 	}
-	opts.sort = (enum top_sort)top_sort_parse(cli.sort);
+	opts.sort = (enum top_sort)sort;
 	return 0;
 }
 

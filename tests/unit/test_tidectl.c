@@ -67,9 +67,10 @@ static void serve_one(int fd)
 				reply = fake.canned[i].reply;
 	}
 	json_object_put(o);
+	/* counted before the client can see its reply and go on */
+	atomic_fetch_add(&fake.served, 1);
 	(void)!write(fd, reply, strlen(reply));
 	(void)!write(fd, "\n", 1);
-	atomic_fetch_add(&fake.served, 1);
 }
 
 static void *fake_main(void *arg)
