@@ -17,6 +17,7 @@ include Kbuild-helpers/vmlinux.mk
 include Kbuild-helpers/bpf.mk
 include Kbuild-helpers/features.mk
 include Kbuild-helpers/daemon.mk
+include Kbuild-helpers/tidectl.mk
 include Kbuild-helpers/bpftests.mk
 include Kbuild-helpers/unit.mk
 include Kbuild-helpers/tests.mk

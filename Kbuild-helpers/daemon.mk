@@ -1,8 +1,8 @@
-# tided, tidectl and the library of daemon modules they share.
-# Every daemon/*.c except the two mains goes into $(BUILD)/libtide.a, so a
-# new module needs no Makefile edit.
+# tided and the library of its modules (tidectl is built by tidectl.mk).
+# Every daemon/*.c except the main goes into $(BUILD)/libtide.a, so a new
+# module needs no Makefile edit.
 
-DAEMON_MAINS := daemon/tided.c daemon/tidectl.c
+DAEMON_MAINS := daemon/tided.c
 DAEMON_SRCS := $(filter-out $(DAEMON_MAINS),$(wildcard daemon/*.c))
 DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/obj/%.o,$(DAEMON_SRCS))
 LIBTIDE := $(BUILD)/libtide.a
@@ -23,12 +23,12 @@ $(LIBTIDE): $(DAEMON_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tided $(BUILD)/tidectl: $(BUILD)/%: daemon/%.c $(LIBTIDE) $(VERSION_STAMP) \
+$(BUILD)/tided: daemon/tided.c $(LIBTIDE) $(VERSION_STAMP) \
 		$(wildcard include/*.h daemon/*.h) | $(BPF_SKELS)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(CFLAGS) -Idaemon $(LDFLAGS) $< $(LIBTIDE) $(LDLIBS) -o $@
 
-ALL_TARGETS += $(BPF_SKELS) $(BUILD)/tided $(BUILD)/tidectl
+ALL_TARGETS += $(BPF_SKELS) $(BUILD)/tided
 
 # ---- install -------------------------------------------------------------
 #   make install [PREFIX=/usr/local] [DESTDIR=...]

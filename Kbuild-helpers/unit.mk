@@ -1,9 +1,11 @@
 # cmocka unit tests: tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME
 #
-# A test links -lcmocka and libtide.a.  To reach a module's statics it may
-# `#include "../../daemon/module.c"` (chrony style): the test then defines
-# every symbol of that module, so the archive never pulls its object and
-# nothing is defined twice.
+# A test links -lcmocka, libtidectl.a and libtide.a (each archive gives only
+# the objects the test calls: a daemon test pulls nothing of tidectl), and
+# finds the headers of daemon/ and tidectl/.  To reach a module's statics it
+# may `#include "../../daemon/module.c"` (or tidectl/, chrony style): the
+# test then defines every symbol of that module, so the archive never pulls
+# its object and nothing is defined twice.
 #
 # Per-test link flags, e.g. to stub libvirt behind daemon/virt.c:
 #   TEST_LDFLAGS_test_NAME := -Wl,--wrap=virt_domain_get_job_stats
@@ -17,7 +19,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_LDLIBS := -lcmocka
 # a module included by a test changes that test: depend on the sources too
-UNIT_DEPS := $(wildcard tests/unit/*.h include/*.h daemon/*.h daemon/*.c) $(VERSION_STAMP)
+UNIT_DEPS := $(wildcard tests/unit/*.h include/*.h daemon/*.h daemon/*.c tidectl/*.h \
+	tidectl/*.c) $(VERSION_STAMP)
 
 # libvirt stubbed under daemon/virt.c's adapter (see tests/unit/test_virt.c)
 TEST_LDFLAGS_test_virt := -Wl,--wrap=virDomainGetJobStats
@@ -25,10 +28,10 @@ TEST_LDFLAGS_test_virt := -Wl,--wrap=virDomainGetJobStats
 TEST_LDFLAGS_test_inv := -Wl,--wrap=virt_domain_get_xml_desc
 
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBTIDE) $(UNIT_DEPS) | $(BUILD)/tests
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBTIDECTL) $(LIBTIDE) $(UNIT_DEPS) | $(BUILD)/tests
 	$(call msg,CCLD,$@)
-	$(Q)$(CC) $(CFLAGS) -Idaemon -Itests/unit $(LDFLAGS) $(TEST_LDFLAGS_test_$*) \
-		$< $(LIBTIDE) $(LDLIBS) $(UNIT_LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Idaemon -Itidectl -Itests/unit $(LDFLAGS) $(TEST_LDFLAGS_test_$*) \
+		$< $(LIBTIDECTL) $(LIBTIDE) $(LDLIBS) $(UNIT_LDLIBS) -o $@
 
 ifdef T
 UNIT_RUN := $(filter %/test_$(T),$(UNIT_BINS))

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cli_show: tidectl's plain printers of vm show, host show and top, on
+ * cli_show: tidectl's plain printers of vm show and host show, on
  * canned daemon replies (the JSON printers print the reply itself: checked
  * here through cli_print_json too).  Human units, columns, sorting, names
  * that would drive the terminal, names too long for their column.
@@ -9,6 +9,8 @@
 
 #include "cli.h"
 #include "cli_show.h"
+#include "reply.h"
+#include "tidectl_replies.h"
 
 static char *buf;
 static size_t len;
@@ -44,59 +46,11 @@ static struct json_object *parse(const char *s)
 	return o;
 }
 
-/* two VMs as "vm show" returns them (rates over one second) */
-static const char vms_reply[] =
-	"{\"window_ms\": 1000, \"tick_ms\": 1000, \"vms\": ["
-	" {\"name\": \"web-1\", \"uuid\": \"11111111-2222-3333-4444-555555555555\", \"slot\": 1,"
-	"  \"state\": \"running\", \"pid\": 4242, \"vcpus\": 2, \"vcpus_max\": 4,"
-	"  \"memory_bytes\": 268435456, \"current_memory_bytes\": 134217728,"
-	"  \"tracked_ns\": 125000000000, \"interval_ns\": 1000000000,"
-	"  \"cpu_ns\": 61500000000, \"wait_ns\": 1500000, \"switches\": 1234,"
-	"  \"cpu_ns_per_s\": 123000000.0, \"wait_ns_per_s\": 4000000.0, \"switches_per_s\": 250.0,"
-	"  \"rx_bytes\": 1048576, \"rx_packets\": 100, \"rx_drops\": 1, \"tx_bytes\": 2048,"
-	"  \"tx_packets\": 10, \"tx_drops\": 0, \"rx_bytes_per_s\": 1258291.2,"
-	"  \"rx_packets_per_s\": 850.0, \"rx_drops_per_s\": 0.0, \"tx_bytes_per_s\": 3481.6,"
-	"  \"tx_packets_per_s\": 12.0, \"tx_drops_per_s\": 0.0, \"cpu_source\": \"bpf\","
-	"  \"vcpu_threads\": ["
-	"   {\"vcpu\": 0, \"tid\": 4243, \"cpu_source\": \"bpf\", \"cpu_ns\": 30000000000,"
-	"    \"wait_ns\": 1000000, \"switches\": 600, \"cpu_ns_per_s\": 100000000.0,"
-	"    \"wait_ns_per_s\": 3000000.0, \"switches_per_s\": 125.0},"
-	"   {\"vcpu\": 1, \"tid\": 4244, \"cpu_source\": \"bpf\", \"cpu_ns\": 31500000000,"
-	"    \"wait_ns\": 500000, \"switches\": 634, \"cpu_ns_per_s\": 23000000.0,"
-	"    \"wait_ns_per_s\": 1000000.0, \"switches_per_s\": 125.0}],"
-	"  \"interfaces\": ["
-	"   {\"target_device\": \"vnet0\", \"mac\": \"52:54:00:aa:bb:01\", \"net_source\": \"bpf\","
-	"    \"drops_counted\": true, \"rx_bytes\": 1048576, \"rx_packets\": 100, \"rx_drops\": 1,"
-	"    \"tx_bytes\": 2048, \"tx_packets\": 10, \"tx_drops\": 0, \"rx_bytes_per_s\": 1258291.2,"
-	"    \"rx_packets_per_s\": 850.0, \"rx_drops_per_s\": 0.0, \"tx_bytes_per_s\": 3481.6,"
-	"    \"tx_packets_per_s\": 12.0, \"tx_drops_per_s\": 0.0}]},"
-	" {\"name\": \"db\\u001b[31m\", \"uuid\": \"11111111-2222-3333-4444-666666666666\","
-	"  \"slot\": 2, \"state\": \"paused\", \"pid\": 0, \"vcpus\": 1, \"vcpus_max\": 1,"
-	"  \"memory_bytes\": 1073741824, \"current_memory_bytes\": 1073741824,"
-	"  \"tracked_ns\": 5000000000, \"interval_ns\": 1000000000, \"cpu_ns\": 0, \"wait_ns\": 0,"
-	"  \"switches\": 0, \"cpu_ns_per_s\": 0.0, \"wait_ns_per_s\": 50000000.0,"
-	"  \"switches_per_s\": 0.0, \"rx_bytes\": 0, \"rx_packets\": 0, \"rx_drops\": 0,"
-	"  \"tx_bytes\": 0, \"tx_packets\": 0, \"tx_drops\": 0, \"rx_bytes_per_s\": 0.0,"
-	"  \"rx_packets_per_s\": 0.0, \"rx_drops_per_s\": 0.0, \"tx_bytes_per_s\": 9000000.0,"
-	"  \"tx_packets_per_s\": 0.0, \"tx_drops_per_s\": 0.0, \"cpu_source\": \"none\","
-	"  \"vcpu_threads\": [], \"interfaces\": []}"
-	"]}";
-
-static const char host_reply[] =
-	"{\"hostname\": \"h1\", \"cpus\": 2, \"cpu_busy_ratio\": 0.25,"
-	" \"memory_bytes\": 25769803776, \"memory_available_bytes\": 24696061952,"
-	" \"vms\": 2, \"vm_vcpus\": 3, \"vm_memory_bytes\": 1342177280,"
-	" \"vm_cpu_ns_per_s\": 123000000.0, \"vm_wait_ns_per_s\": 54000000.0,"
-	" \"vm_rx_bytes_per_s\": 1258291.2, \"vm_tx_bytes_per_s\": 9003481.6,"
-	" \"load_ratio\": 0.0615, \"interval_ns\": 1000000000, \"window_ms\": 1000,"
-	" \"tick_ms\": 100, \"ring_samples\": 64,"
-	" \"collection\": {\"ticks\": 42, \"last_ns\": 181000, \"avg_ns\": 177200, \"max_ns\": 250000,"
-	"   \"last_wall_ns\": 190000, \"last_unix_ns\": 1700000000000000000},"
-	" \"sources\": {\"cpu\": \"proc\", \"cpu_note\": \"the BPF CPU collector cannot load: "
-	"Operation not permitted\", \"net\": \"netlink\", \"net_note\": \"\", \"kvm\": \"off\","
-	"   \"kvm_note\": \"\"},"
-	" \"degraded\": true,"
-	" \"libvirt\": {\"uri\": \"qemu:///system\", \"connected\": false, \"reconnects\": 2}}";
+/* text as tided's reply to cmd */
+static void adopt(struct reply *r, const char *cmd, const char *s)
+{
+	reply_adopt(r, cmd, parse(s));
+}
 
 static void test_human_units(void **state)
 {
@@ -127,45 +81,55 @@ static void test_human_units(void **state)
 
 static void test_vm_table(void **state)
 {
-	struct json_object *r = parse(vms_reply);
+	struct reply r;
 	const char *t;
 
-	cli_show_vm_table(out, r);
+	adopt(&r, "vm show", vms_reply);
+	cli_show_vm_table(out, &r);
+	assert_int_equal(reply_check(&r), 0);
 	t = text();
 	assert_string_equal(t,
 		"NAME     STATE       VCPUS    MEMORY     CPU    WAIT          RX          TX\n"
 		"web-1    running         2   256 MiB   12.3%    0.4%   1.2 MiB/s   3.4 KiB/s\n"
 		"db?[31m  paused          1   1.0 GiB    0.0%    5.0%       0 B/s   8.6 MiB/s\n");
-	json_object_put(r);
+	reply_free(&r);
 }
 
 static void test_vm_table_empty_and_long_names(void **state)
 {
-	struct json_object *r = parse("{\"vms\": []}");
+	struct reply r;
 
-	cli_show_vm_table(out, r);
+	adopt(&r, "vm show", "{\"vms\": []}");
+	cli_show_vm_table(out, &r);
+	assert_int_equal(reply_check(&r), 0);
 	assert_string_equal(text(), "no VMs\n");
-	json_object_put(r);
-	r = parse("{\"vms\": [{\"name\": \"a-very-long-domain-name-that-goes-on-and-on\","
-		  " \"state\": \"running\", \"vcpus\": 1}]}");
-	cli_show_vm_table(out, r);
+	reply_free(&r);
+	adopt(&r, "vm show", "{\"vms\": [{\"name\": \"a-very-long-domain-name-that-goes-on-and-on\","
+	      " \"state\": \"running\", \"vcpus\": 1, \"memory_bytes\": 1048576,"
+	      " \"cpu_ns_per_s\": 0, \"wait_ns_per_s\": 0, \"rx_bytes_per_s\": 0,"
+	      " \"tx_bytes_per_s\": 0}]}");
+	cli_show_vm_table(out, &r);
+	assert_int_equal(reply_check(&r), 0);
 	/* cut to 32 columns, the cut marked */
 	assert_non_null(strstr(text(), "\na-very-long-domain-name-that-go~  running"));
-	json_object_put(r);
+	reply_free(&r);
 }
 
 static void test_vm_detail(void **state)
 {
-	struct json_object *r = parse(vms_reply), *one, *vms;
+	struct json_object *all = parse(vms_reply), *one, *vms;
+	struct reply r;
 	const char *t;
 
 	/* the reply to "vm show web-1" holds that one VM */
 	vms = json_object_new_array();
 	json_object_array_add(vms, json_object_get(json_object_array_get_idx(
-		json_object_object_get(r, "vms"), 0)));
+		json_object_object_get(all, "vms"), 0)));
 	one = json_object_new_object();
 	json_object_object_add(one, "vms", vms);
-	cli_show_vm_detail(out, one);
+	reply_adopt(&r, "vm show", one);
+	cli_show_vm_detail(out, &r);
+	assert_int_equal(reply_check(&r), 0);
 	t = text();
 	assert_non_null(strstr(t, "web-1  11111111-2222-3333-4444-555555555555\n"));
 	assert_non_null(strstr(t, "  state:       running, QEMU pid 4242, tracked for 2m 05s (slot 1)\n"));
@@ -175,16 +139,20 @@ static void test_vm_detail(void **state)
 	assert_non_null(strstr(t, "  network:     rx 1.2 MiB/s (850 pkt/s), tx 3.4 KiB/s (12 pkt/s)\n"));
 	assert_non_null(strstr(t, "  0     4243       10.0%    0.3%        125    30.00 s     1.0 ms  bpf\n"));
 	assert_non_null(strstr(t, "  vnet0           52:54:00:aa:bb:01   1.2 MiB/s   3.4 KiB/s      850"));
-	json_object_put(one);
-	json_object_put(r);
+	/* no KVM collector, no kvm_exits: not an error */
+	assert_null(strstr(t, "kvm exits"));
+	reply_free(&r);
+	json_object_put(all);
 }
 
 static void test_host(void **state)
 {
-	struct json_object *r = parse(host_reply);
+	struct reply r;
 	const char *t;
 
-	cli_show_host(out, r);
+	adopt(&r, "host show", host_reply);
+	cli_show_host(out, &r);
+	assert_int_equal(reply_check(&r), 0);
 	t = text();
 	assert_non_null(strstr(t, "host h1: 2 CPUs, 24.0 GiB memory (23.0 GiB available)\n"));
 	assert_non_null(strstr(t, "DEGRADED:"));
@@ -198,56 +166,7 @@ static void test_host(void **state)
 	assert_non_null(strstr(t, "collection:   every 100 ms, 64 samples kept; CPU per tick "
 			       "181.0 us last, 177.2 us average, 250.0 us max (42 ticks)\n"));
 	assert_non_null(strstr(t, "libvirt:      qemu:///system (NOT connected, 2 reconnects)\n"));
-	json_object_put(r);
-}
-
-static void test_top_sorts(void **state)
-{
-	struct json_object *r = parse(vms_reply), *h = parse(host_reply);
-	struct json_object *vms = json_object_object_get(r, "vms");
-	const char *t, *web, *db;
-
-	cli_top_frame(out, h, vms, CLI_TOP_SORT_CPU, 0, false);
-	t = text();
-	assert_null(strchr(t, '\033'));		/* no escape codes: not a terminal */
-	assert_non_null(strstr(t, "tide top - h1: 2 CPUs, load 6.2%, host CPU 25.0%, "
-			       "23.0 GiB of 24.0 GiB memory free, 2 VMs  DEGRADED\n"));
-	assert_non_null(strstr(t, "sorted by cpu"));
-	web = strstr(t, "\nweb-1");
-	db = strstr(t, "\ndb?[31m");
-	assert_non_null(web);
-	assert_non_null(db);
-	assert_true(web < db);
-	fseek(out, 0, SEEK_SET);
-	fflush(out);
-	buf[0] = '\0';
-
-	cli_top_frame(out, h, vms, CLI_TOP_SORT_WAIT, 0, false);
-	t = text();
-	assert_true(strstr(t, "\ndb?[31m") < strstr(t, "\nweb-1"));
-	assert_non_null(strstr(t, "sorted by wait"));
-	fseek(out, 0, SEEK_SET);
-	fflush(out);
-	buf[0] = '\0';
-
-	cli_top_frame(out, h, vms, CLI_TOP_SORT_NET, 1, true);
-	t = text();
-	/* ansi: clear first; one row only: db moves the most bytes */
-	assert_true(strncmp(t, "\033[H\033[2J", 7) == 0);
-	assert_non_null(strstr(t, "\ndb?[31m"));
-	assert_null(strstr(t, "\nweb-1"));
-	json_object_put(r);
-	json_object_put(h);
-}
-
-static void test_sort_names(void **state)
-{
-	assert_int_equal(cli_top_sort_parse("cpu"), CLI_TOP_SORT_CPU);
-	assert_int_equal(cli_top_sort_parse("w"), CLI_TOP_SORT_WAIT);
-	assert_int_equal(cli_top_sort_parse("ne"), CLI_TOP_SORT_NET);
-	assert_int_equal(cli_top_sort_parse("disk"), -1);
-	assert_int_equal(cli_top_sort_parse(""), -1);
-	assert_string_equal(cli_top_sort_name(CLI_TOP_SORT_WAIT), "wait");
+	reply_free(&r);
 }
 
 static void test_json_printer_keeps_raw_numbers(void **state)
@@ -273,8 +192,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vm_table_empty_and_long_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_detail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_top_sorts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sort_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_printer_keeps_raw_numbers, setup, teardown),
 	};
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * cli_show: tidectl's plain printers of "vm show", "host show" and the
- * `tidectl top` frame, from the daemon's JSON replies (the one producer;
+ * cli_show: tidectl's plain printers of "vm show" and "host show" (top's
+ * frame is in top.c), from the daemon's JSON replies (the one producer;
  * -j prints those replies as they are).  Units are made human here
  * ("12.3%", "1.2 MiB/s", "128 MiB"); names are printed with control
  * characters replaced (cli_safe), so a domain name cannot drive the terminal.
@@ -18,6 +18,8 @@
 
 #include <json-c/json.h>
 
+#include "reply.h"
+
 #define CLI_HUMAN_BYTES 32
 
 /* "512 B", "1.2 KiB", "128 MiB", "23.5 GiB" */
@@ -33,28 +35,23 @@ const char *cli_human_count(double v, char *buf, size_t n);
 /* "45s", "2m 03s", "1h 02m", "3d 04h" */
 const char *cli_human_duration(double seconds, char *buf, size_t n);
 
-/* `tidectl vm show`: one line per VM. */
-void cli_show_vm_table(FILE *out, struct json_object *reply);
-/* `tidectl vm show NAME`: one VM in full (reply with its "vms" array). */
-void cli_show_vm_detail(FILE *out, struct json_object *reply);
-/* `tidectl host show` */
-void cli_show_host(FILE *out, struct json_object *reply);
-
-enum cli_top_sort {
-	CLI_TOP_SORT_CPU,
-	CLI_TOP_SORT_WAIT,
-	CLI_TOP_SORT_NET,
-};
-/* "cpu", "wait", "net" (any unambiguous prefix); -1 if none */
-int cli_top_sort_parse(const char *s);
-const char *cli_top_sort_name(enum cli_top_sort s);
 /*
- * One frame of `tidectl top`: a host line, a header, one line per VM
- * sorted by sort (largest first, then by name), at most max_rows lines of
- * VMs (0: all).  ansi: clear the screen first and show the header in
- * reverse video.
+ * The printers read the reply through reply.h: a member it lacks is left
+ * in r for reply_check(), the caller's to report before showing anything.
  */
-void cli_top_frame(FILE *out, struct json_object *host, struct json_object *vms,
-		   enum cli_top_sort sort, int max_rows, bool ansi);
+/* `tidectl vm show`: one line per VM. */
+void cli_show_vm_table(FILE *out, struct reply *r);
+/* `tidectl vm show NAME`: one VM in full (reply with its "vms" array). */
+void cli_show_vm_detail(FILE *out, struct reply *r);
+/* `tidectl host show` */
+void cli_show_host(FILE *out, struct reply *r);
+
+/* Shared with top's frame. */
+/* s cut to at most max columns (with "~" marking the cut), padded to pad */
+void cli_put_col(FILE *out, const char *s, size_t max, size_t pad);
+/* width of the NAME column for these VMs (at most 32) */
+size_t cli_name_col(struct reply *r, struct json_object *vms);
+/* CPU time per second of wall time (o's key, in ns/s) as a ratio of one CPU */
+double cli_cpu_ratio(struct reply *r, struct json_object *o, const char *key);
 
 #endif /* TIDE_CLI_SHOW_H */

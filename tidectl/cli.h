@@ -45,7 +45,7 @@ struct cli_env {
 	int timeout_ms;
 	/* top and show */
 	int iterations;		/* -n N, --once (1); 0: until q or a signal */
-	int sort;		/* --sort/-S: enum cli_top_sort, -1 unset */
+	const char *sort;	/* --sort/-S as given, for top to parse; NULL unset */
 	int delay_ms;		/* -d MS: top's refresh interval */
 	int window_ms;		/* -w MS: rates over this much; -1 unset */
 	FILE *out;		/* stdout; tests point these elsewhere */
@@ -75,6 +75,20 @@ void cli_print_json(struct json_object *obj);
 /* s with control characters shown as '?': plain output of names that came
  * from users must not drive the terminal. */
 const char *cli_safe(const char *s, char *buf, size_t buf_bytes);
+
+/*
+ * Plain output held in memory until its printer is done: shown on cli.out
+ * when the reply it read was whole, dropped when not (only the error then).
+ */
+struct cli_buf {
+	FILE *f;
+	char *text;
+	size_t len;
+};
+/* The stream to print into, or NULL after p_err(). */
+FILE *cli_buf_open(struct cli_buf *b);
+/* Show what was printed (show) or drop it, and free it all. */
+void cli_buf_close(struct cli_buf *b, bool show);
 
 /* bpftool's argument macros; they expect argc/argv in scope. */
 void cli_usage(void) __attribute__((noreturn));

@@ -11,7 +11,6 @@
 
 #include "cli.h"
 #include "util.h"
-#include "cli_show.h"
 
 #define CLI_MSG_BYTES 1024
 
@@ -26,7 +25,6 @@ void cli_reset(const char *argv0)
 	cli.bin_name = slash ? slash + 1 : (argv0 ? argv0 : "tidectl");
 	cli.socket_path = TIDE_DEFAULT_CONTROL_SOCKET;
 	cli.timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
-	cli.sort = -1;
 	cli.delay_ms = CLI_DEFAULT_DELAY_MS;
 	cli.window_ms = -1;
 	cli.out = stdout;
@@ -51,6 +49,23 @@ void cli_print_json(struct json_object *obj)
 			      JSON_C_TO_STRING_PLAIN;
 	/* json-c writes every control character as \u00XX (or \n, \t, ...) */
 	fprintf(out_stream(), "%s\n", json_object_to_json_string_ext(obj, flags));
+}
+
+FILE *cli_buf_open(struct cli_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->f = open_memstream(&b->text, &b->len);
+	if (!b->f)
+		p_err("cannot hold the output in memory: %s", strerror(errno));
+	return b->f;
+}
+
+void cli_buf_close(struct cli_buf *b, bool show)
+{
+	if (b->f && fclose(b->f) == 0 && show && b->len)
+		fwrite(b->text, 1, b->len, out_stream());
+	free(b->text);
+	memset(b, 0, sizeof(*b));
 }
 
 void p_err(const char *fmt, ...)
@@ -244,11 +259,8 @@ int cli_parse_opts(int argc, char **argv)
 			cli.iterations = 1;
 			break;
 		case 'S':
-			cli.sort = cli_top_sort_parse(optarg);
-			if (cli.sort < 0) {
-				p_err("option '--sort' needs one of cpu, wait, net, got '%s'", optarg);
-				return -1;
-			}
+			/* top's to parse (top_parse_opts) */
+			cli.sort = optarg;
 			break;
 		case 'd':
 			if (parse_int(optarg, 100, &cli.delay_ms)) {
