@@ -28,6 +28,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "collect.h"
 #include "inv.h"
 #include "log.h"
 #include "loop.h"
