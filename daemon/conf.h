@@ -65,6 +65,7 @@ struct tide_conf {
 	uint32_t tick_ms;		/* collection interval */
 	uint32_t ring_samples;		/* samples kept per VM */
 	uint32_t max_vms;		/* VMs tracked at once */
+	uint32_t host_cpus;		/* this host's CPU capacity; 0: the online CPUs */
 	enum conf_cpu_source cpu_source;
 	enum conf_net_source net_source;
 	bool kvm_stats;			/* load the KVM exit counters */

@@ -29,6 +29,7 @@
 
 #include "cpu.h"
 #include "cpu.skel.h"
+#include "procfs.h"
 #include "util.h"
 
 #ifndef PIDFD_THREAD
@@ -546,13 +547,11 @@ static bool same_thread(const struct cpu_thread *a, const struct cpu_thread *b)
 /* the kernel's se.sum_exec_runtime of a thread, 0 if it cannot be read */
 static uint64_t schedstat_on_cpu_ns(pid_t tid)
 {
-	unsigned long long on_cpu_ns;
-	char path[48], buf[96];
+	struct procfs_schedstat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)tid);
-	if (util_read_small(path, buf, sizeof(buf)) < 0 || sscanf(buf, "%llu", &on_cpu_ns) != 1)
+	if (procfs_schedstat("/proc", 0, tid, &st))
 		return 0;
-	return on_cpu_ns;
+	return st.on_cpu_ns;
 }
 
 /*

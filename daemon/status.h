@@ -6,7 +6,7 @@
  * control_socket, state_dir, libvirt_uri, tick_ms, textfile_dir,
  * textfile_interval_ms, log_level, peers [{name, uri}], bpf_attach,
  * features {name: bool}, libvirt_run_dir, libvirt_connected, ring_samples,
- * max_vms, textfile_enabled, vms, collectors {cpu, net, kvm}, degraded.
+ * max_vms, host_cpus, textfile_enabled, vms, collectors {cpu, net, kvm}, degraded.
  * Documented in tidectl(8).
  */
 #ifndef TIDE_STATUS_H

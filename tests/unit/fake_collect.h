@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * collect driven with canned raw figures and a clock the test steps, for
- * the tests of what is built from it (show, textfile).  Include after
- * unit.h; one test binary at a time, so the state is static.
+ * the tests of what is built from the store (show, textfile).  Include
+ * after unit.h; one test binary at a time, so the state is static.  The
+ * sources reported are the test's: it includes sources.c to set them.
  */
 #ifndef TIDE_FAKE_COLLECT_H
 #define TIDE_FAKE_COLLECT_H
 
+#include "../../daemon/sources.c"
 #include "collect.h"
+#include "store.h"
 
 #define FAKE_MAX 32
 #define FAKE_NS 1000000000ull
@@ -86,17 +89,22 @@ static const struct collect_readers fake_readers = {
 	.host = fake_read_host,
 };
 
-static inline int fake_collect_start(const struct collect_sources *sources)
+static inline int fake_collect_start(const struct sources *sources)
 {
 	struct collect_opts o = {
 		.ring_samples = 8,
 		.max_vms = 16,
 		.clock_ns = fake_clock,
 		.readers = &fake_readers,
-		.sources = sources,
 	};
 
 	memset(&fake, 0, sizeof(fake));
+	/* what sources_open() would have found, as show and textfile report it */
+	memset(&ss, 0, sizeof(ss));
+	if (sources) {
+		ss.s = *sources;
+		ss.opened = true;
+	}
 	fake.now_ns = 500 * FAKE_NS;
 	fake.host = (struct collect_host_raw){
 		.cpu_busy_ticks = 100, .cpu_total_ticks = 1000, .cpus = 4,

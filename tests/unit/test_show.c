@@ -18,7 +18,7 @@
 #define UUID1 "11111111-2222-3333-4444-555555555555"
 #define UUID2 "11111111-2222-3333-4444-666666666666"
 
-static const struct collect_sources sources = {
+static const struct sources sources = {
 	.cpu_mode = "tp_btf", .net_mode = "tcx", .kvm_mode = "off",
 	.kvm_note = "the kernel has no kvm:kvm_exit tracepoint (no KVM)",
 };
@@ -37,11 +37,11 @@ static int setup(void **state)
 	fake_thread(102)->on_cpu_ns = 250000000;
 	fake_thread(102)->wait_ns = 100000000;
 	fake_thread(101)->switches = 40;
-	fake_tap("tap-a0")->rx_bytes = 1000;	/* host receives: the VM sent */
-	fake_tap("tap-a0")->rx_packets = 10;
-	fake_tap("tap-a0")->tx_bytes = 8000;	/* host sends: the VM received */
-	fake_tap("tap-a0")->tx_packets = 20;
-	fake_tap("tap-a0")->tx_drops = 2;
+	fake_tap("tap-a0")->c.rx_bytes = 1000;	/* host receives: the VM sent */
+	fake_tap("tap-a0")->c.rx_packets = 10;
+	fake_tap("tap-a0")->c.tx_bytes = 8000;	/* host sends: the VM received */
+	fake_tap("tap-a0")->c.tx_packets = 20;
+	fake_tap("tap-a0")->c.tx_dropped = 2;
 	fake.host.cpu_busy_ticks += 50;
 	fake.host.cpu_total_ticks += 100;
 	fake_tick(1.0);
