@@ -528,12 +528,7 @@ int net_unwatch(struct net_ctx *ctx, const char *ifname)
 
 static void stats_from_link(const struct tnl_link *l, struct net_if_stats *out)
 {
-	out->c.rx_bytes = l->rx_bytes;
-	out->c.rx_packets = l->rx_packets;
-	out->c.tx_bytes = l->tx_bytes;
-	out->c.tx_packets = l->tx_packets;
-	out->c.rx_dropped = l->rx_dropped;
-	out->c.tx_dropped = l->tx_dropped;
+	out->c = l->c;
 	out->ifindex = l->ifindex;
 	out->flags |= NET_STATS_DROPS;
 }

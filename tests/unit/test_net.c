@@ -209,7 +209,7 @@ int __wrap_tnl_link_get(struct tnl *nl, const char *ifname, struct tnl_link *out
 			memset(out, 0, sizeof(*out));
 			out->ifindex = fk.links[i].ifindex;
 			snprintf(out->ifname, IFNAMSIZ, "%s", ifname);
-			out->rx_packets = 1000 + out->ifindex;
+			out->c.rx_packets = 1000 + out->ifindex;
 			return 0;
 		}
 	return -ENODEV;
