@@ -170,22 +170,53 @@ int store_rate(const struct store_vm *vm, enum series s, uint32_t window_ms,
 
 /* ---- threads and taps ---------------------------------------------------- */
 
-static const struct store_thread *thread_at(const struct store_vm *vm, uint32_t i)
+/* the ring and samples of a VM's i-th thread or tap, or -ENOENT */
+static int obj_at(const struct store_vm *vm, enum series_scope scope, uint32_t i,
+		  const struct ring **r, const struct store_sample **samples)
 {
-	return vm && i < vm->desc.n_threads ? &vm->threads[i] : NULL;
+	if (!vm)
+		return -ENOENT;
+	if (scope == SERIES_THREAD && i < vm->desc.n_threads) {
+		*r = &vm->threads[i].ring;
+		*samples = vm->threads[i].samples;
+		return 0;
+	}
+	if (scope == SERIES_TAP && i < vm->desc.n_taps) {
+		*r = &vm->taps[i].ring;
+		*samples = vm->taps[i].samples;
+		return 0;
+	}
+	return -ENOENT;
 }
 
-static const struct store_tap *tap_at(const struct store_vm *vm, uint32_t i)
+static int obj_value(const struct store_vm *vm, enum series_scope scope, uint32_t i,
+		     enum series s, uint64_t *out)
 {
-	return vm && i < vm->desc.n_taps ? &vm->taps[i] : NULL;
+	const struct store_sample *samples;
+	const struct ring *r;
+	int err = obj_at(vm, scope, i, &r, &samples);
+
+	return err ? err : ring_value(r, samples, s, 0, out, NULL);
+}
+
+static int obj_rate(const struct store_vm *vm, enum series_scope scope, uint32_t i,
+		    enum series s, uint32_t window_ms, struct store_rate *out)
+{
+	const struct store_sample *samples;
+	const struct ring *r;
+	int err = obj_at(vm, scope, i, &r, &samples);
+
+	memset(out, 0, sizeof(*out));
+	return err ? err : ring_rate(r, samples, s, window_ms, out);
 }
 
 int store_thread_info(const struct store_vm *vm, uint32_t i, struct store_thread_info *out)
 {
-	const struct store_thread *t = thread_at(vm, i);
+	const struct store_thread *t;
 
-	if (!t)
+	if (!vm || i >= vm->desc.n_threads)
 		return -ENOENT;
+	t = &vm->threads[i];
 	out->tid = t->tid;
 	out->vcpu = t->vcpu;
 	out->src = t->src;
@@ -194,26 +225,22 @@ int store_thread_info(const struct store_vm *vm, uint32_t i, struct store_thread
 
 int store_thread_value(const struct store_vm *vm, uint32_t i, enum series s, uint64_t *out)
 {
-	const struct store_thread *t = thread_at(vm, i);
-
-	return t ? ring_value(&t->ring, t->samples, s, 0, out, NULL) : -ENOENT;
+	return obj_value(vm, SERIES_THREAD, i, s, out);
 }
 
 int store_thread_rate(const struct store_vm *vm, uint32_t i, enum series s, uint32_t window_ms,
 		      struct store_rate *out)
 {
-	const struct store_thread *t = thread_at(vm, i);
-
-	memset(out, 0, sizeof(*out));
-	return t ? ring_rate(&t->ring, t->samples, s, window_ms, out) : -ENOENT;
+	return obj_rate(vm, SERIES_THREAD, i, s, window_ms, out);
 }
 
 int store_tap_info(const struct store_vm *vm, uint32_t i, struct store_tap_info *out)
 {
-	const struct store_tap *t = tap_at(vm, i);
+	const struct store_tap *t;
 
-	if (!t)
+	if (!vm || i >= vm->desc.n_taps)
 		return -ENOENT;
+	t = &vm->taps[i];
 	snprintf(out->ifname, sizeof(out->ifname), "%s", t->ifname);
 	snprintf(out->mac, sizeof(out->mac), "%s", t->mac);
 	out->src = t->src;
@@ -224,18 +251,13 @@ int store_tap_info(const struct store_vm *vm, uint32_t i, struct store_tap_info 
 
 int store_tap_value(const struct store_vm *vm, uint32_t i, enum series s, uint64_t *out)
 {
-	const struct store_tap *t = tap_at(vm, i);
-
-	return t ? ring_value(&t->ring, t->samples, s, 0, out, NULL) : -ENOENT;
+	return obj_value(vm, SERIES_TAP, i, s, out);
 }
 
 int store_tap_rate(const struct store_vm *vm, uint32_t i, enum series s, uint32_t window_ms,
 		   struct store_rate *out)
 {
-	const struct store_tap *t = tap_at(vm, i);
-
-	memset(out, 0, sizeof(*out));
-	return t ? ring_rate(&t->ring, t->samples, s, window_ms, out) : -ENOENT;
+	return obj_rate(vm, SERIES_TAP, i, s, window_ms, out);
 }
 
 /* ---- the host ------------------------------------------------------------ */

@@ -16,168 +16,29 @@
 #include "unit.h"
 
 #include <math.h>
-#include <sys/stat.h>
 
-#include "collect.h"
-#include "store.h"
+#include "fake_collect.h"
 #include "log.h"
 
-#define MAX_FAKE 16
-#define NS 1000000000ull
+#define NS FAKE_NS
+#define T0 (500 * NS)		/* fake_collect_init()'s clock */
 
-static uint64_t now_ns;
-
-static uint64_t fake_clock(void)
+static int start_with(uint32_t ring, uint32_t max_vms, uint32_t host_cpus, bool kvm)
 {
-	return now_ns;
+	struct collect_opts o = { .ring_samples = ring, .max_vms = max_vms,
+				  .host_cpus = host_cpus };
+
+	return fake_collect_init(NULL, o, kvm);
 }
-
-static struct {
-	pid_t tid[MAX_FAKE];
-	struct collect_thread_raw raw[MAX_FAKE];
-	int n;
-} threads;
-
-static struct {
-	char ifname[MAX_FAKE][IFNAMSIZ];
-	struct collect_tap_raw raw[MAX_FAKE];
-	int n;
-} taps;
-
-static struct collect_host_raw host_raw;
-static struct collect_vm_raw vm_raw;
-static int tracked_threads, tracked_taps;
-
-static struct collect_thread_raw *thread_raw(pid_t tid)
-{
-	for (int i = 0; i < threads.n; i++)
-		if (threads.tid[i] == tid)
-			return &threads.raw[i];
-	threads.tid[threads.n] = tid;
-	memset(&threads.raw[threads.n], 0, sizeof(threads.raw[0]));
-	threads.raw[threads.n].src = COLLECT_CPU_BPF;
-	return &threads.raw[threads.n++];
-}
-
-static struct collect_tap_raw *tap_raw(const char *ifname)
-{
-	for (int i = 0; i < taps.n; i++)
-		if (!strcmp(taps.ifname[i], ifname))
-			return &taps.raw[i];
-	snprintf(taps.ifname[taps.n], IFNAMSIZ, "%s", ifname);
-	memset(&taps.raw[taps.n], 0, sizeof(taps.raw[0]));
-	taps.raw[taps.n].src = COLLECT_NET_BPF;
-	taps.raw[taps.n].epoch = 1;
-	taps.raw[taps.n].has_drops = true;
-	return &taps.raw[taps.n++];
-}
-
-static int rd_track_thread(uint32_t slot, pid_t pid, const struct vm_thread *t)
-{
-	tracked_threads++;
-	return 0;
-}
-
-static void rd_untrack_thread(const struct vm_thread *t)
-{
-	tracked_threads--;
-}
-
-static int rd_track_tap(uint32_t slot, const char *ifname)
-{
-	tracked_taps++;
-	return 0;
-}
-
-static void rd_untrack_tap(const char *ifname)
-{
-	tracked_taps--;
-}
-
-static int rd_thread(pid_t pid, pid_t tid, struct collect_thread_raw *out)
-{
-	for (int i = 0; i < threads.n; i++) {
-		if (threads.tid[i] == tid) {
-			*out = threads.raw[i];
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-static int rd_tap(const char *ifname, struct collect_tap_raw *out)
-{
-	for (int i = 0; i < taps.n; i++) {
-		if (!strcmp(taps.ifname[i], ifname)) {
-			*out = taps.raw[i];
-			return 0;
-		}
-	}
-	return -ENODEV;
-}
-
-static int rd_track_vm(uint32_t slot, pid_t pid)
-{
-	return 0;
-}
-
-static int rd_vm(pid_t pid, struct collect_vm_raw *out)
-{
-	*out = vm_raw;
-	return 0;
-}
-
-static int rd_host(struct collect_host_raw *out)
-{
-	*out = host_raw;
-	return 0;
-}
-
-static const struct collect_readers readers = {
-	.track_thread = rd_track_thread,
-	.untrack_thread = rd_untrack_thread,
-	.track_tap = rd_track_tap,
-	.untrack_tap = rd_untrack_tap,
-	.thread = rd_thread,
-	.tap = rd_tap,
-	.host = rd_host,
-};
-
-/* the same with a KVM collector */
-static const struct collect_readers kvm_readers = {
-	.track_thread = rd_track_thread,
-	.untrack_thread = rd_untrack_thread,
-	.track_vm = rd_track_vm,
-	.thread = rd_thread,
-	.vm = rd_vm,
-	.host = rd_host,
-};
-
-static const struct collect_readers *use_readers = &readers;
 
 static int start(uint32_t ring, uint32_t max_vms)
 {
-	struct collect_opts o = {
-		.ring_samples = ring,
-		.max_vms = max_vms,
-		.clock_ns = fake_clock,
-		.readers = use_readers,
-	};
-
-	memset(&threads, 0, sizeof(threads));
-	memset(&taps, 0, sizeof(taps));
-	memset(&host_raw, 0, sizeof(host_raw));
-	memset(&vm_raw, 0, sizeof(vm_raw));
-	host_raw.cpus = 2;
-	tracked_threads = tracked_taps = 0;
-	now_ns = 1000 * NS;
-	return collect_init(&o);
+	return start_with(ring, max_vms, 0, false);
 }
 
 static int setup(void **state)
 {
 	log_set_level(LOG_LEVEL_ERR);
-	use_readers = &readers;
 	return start(8, 16);
 }
 
@@ -187,35 +48,20 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* a VM with n vCPU threads (tids base+1..) and one tap per name */
+/* a VM with n vCPU threads (tids base+1..) and a tap if named */
 static uint32_t add_vm(const char *name, const char *uuid, pid_t base, uint32_t n,
 		       const char *tap)
 {
-	struct vm_thread th[8];
-	struct vm_tap tp[1] = { 0 };
-	struct vm_desc d = {
-		.name = (char *)name, .pid = base, .memory_bytes = 128ull << 20, .vcpus = n,
-		.vcpus_max = n, .threads = th, .n_threads = n, .taps = tp, .n_taps = tap ? 1 : 0,
-	};
-	uint32_t slot = 0;
+	const char *const taps[] = { tap, NULL };
+	uint32_t slot = fake_vm(name, uuid, base, n, taps);
 
-	snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
-	for (uint32_t i = 0; i < n; i++) {
-		th[i].tid = base + 1 + (pid_t)i;
-		th[i].vcpu = i;
-		thread_raw(th[i].tid);
-	}
-	if (tap) {
-		snprintf(tp[0].ifname, sizeof(tp[0].ifname), "%s", tap);
-		tap_raw(tap);
-	}
-	assert_int_equal(collect_vm_add(&d, &slot), 0);
+	assert_int_not_equal(slot, 0);
 	return slot;
 }
 
 static void tick_at(double seconds)
 {
-	now_ns = 1000 * NS + (uint64_t)(seconds * 1e9);
+	fake.now_ns = T0 + (uint64_t)(seconds * 1e9);
 	assert_true(collect_tick() >= 0);
 }
 
@@ -263,16 +109,16 @@ static void test_rates_use_the_measured_interval(void **state)
 
 	assert_non_null(vm);
 	/* BPF counters count from tracking: the first reading is all new */
-	thread_raw(101)->on_cpu_ns = 100000000;		/* 0.1 s */
+	fake_thread(101)->on_cpu_ns = 100000000;		/* 0.1 s */
 	tick_at(1.0);
 	assert_true(fabs(rate(vm, SERIES_CPU_NS, 0, &iv) - 1e8) < 1);
 	assert_int_equal(iv, NS);
 
 	/* a late tick: 0.5 s of CPU in 1.25 s measured is 0.4 s/s, not 0.5 */
-	thread_raw(101)->on_cpu_ns += 250000000;
-	thread_raw(102)->on_cpu_ns += 250000000;
-	thread_raw(102)->wait_ns += 125000000;
-	thread_raw(102)->switches += 50;
+	fake_thread(101)->on_cpu_ns += 250000000;
+	fake_thread(102)->on_cpu_ns += 250000000;
+	fake_thread(102)->wait_ns += 125000000;
+	fake_thread(102)->switches += 50;
 	tick_at(2.25);
 	assert_true(fabs(rate(vm, SERIES_CPU_NS, 0, &iv) - 4e8) < 1);
 	assert_int_equal(iv, 1250000000ull);
@@ -301,8 +147,8 @@ static void test_rate_windows(void **state)
 
 	/* 0.1 s ticks, 10 ms of CPU in each; then 50 ms in the last one */
 	for (int i = 1; i <= 6; i++) {
-		thread_raw(101)->on_cpu_ns += i == 6 ? 50000000 : 10000000;
-		tap_raw("vnet0")->c.rx_bytes += 1000;	/* host receives: the VM sent */
+		fake_thread(101)->on_cpu_ns += i == 6 ? 50000000 : 10000000;
+		fake_tap("vnet0")->c.rx_bytes += 1000;	/* host receives: the VM sent */
 		tick_at(0.1 * i);
 	}
 	/* window 0: the last interval */
@@ -349,7 +195,7 @@ static void test_one_sample_gives_no_rate(void **state)
 	/* the host got its first sample at init */
 	store_host_load(0, &h);
 	assert_int_equal(h.interval_ns, 0);
-	assert_int_equal(h.cpus, 2);
+	assert_int_equal(h.cpus, 4);
 }
 
 /* ---- counters ------------------------------------------------------------ */
@@ -360,30 +206,30 @@ static void test_counter_restarts_and_source_changes(void **state)
 	struct store_tap_info t;
 	uint64_t newer, older;
 
-	tap_raw("vnet0")->c.rx_bytes = 5000;
+	fake_tap("vnet0")->c.rx_bytes = 5000;
 	tick_at(1);
 	assert_int_equal(tap_value(vm, SERIES_TX_BYTES), 5000);
 
 	/* re-attached (the tap was recreated): counts from 0 again */
-	tap_raw("vnet0")->epoch = 2;
-	tap_raw("vnet0")->c.rx_bytes = 300;
+	fake_tap("vnet0")->epoch = 2;
+	fake_tap("vnet0")->c.rx_bytes = 300;
 	tick_at(2);
 	assert_int_equal(tap_value(vm, SERIES_TX_BYTES), 5300);
 
 	/* a raw counter that goes back in the same epoch: a restart too */
-	tap_raw("vnet0")->c.rx_bytes = 100;
+	fake_tap("vnet0")->c.rx_bytes = 100;
 	tick_at(3);
 	assert_int_equal(tap_value(vm, SERIES_TX_BYTES), 5400);
 
 	/* BPF gone, link stats since the link was created: a new baseline */
-	tap_raw("vnet0")->src = COLLECT_NET_NETLINK;
-	tap_raw("vnet0")->epoch = 7;
-	tap_raw("vnet0")->c.rx_bytes = 123456789;
+	fake_tap("vnet0")->src = COLLECT_NET_NETLINK;
+	fake_tap("vnet0")->epoch = 7;
+	fake_tap("vnet0")->c.rx_bytes = 123456789;
 	tick_at(4);
 	assert_int_equal(tap_value(vm, SERIES_TX_BYTES), 5400);
 	assert_int_equal(store_tap_info(vm, 0, &t), 0);
 	assert_int_equal(t.src, COLLECT_NET_NETLINK);
-	tap_raw("vnet0")->c.rx_bytes += 600;
+	fake_tap("vnet0")->c.rx_bytes += 600;
 	tick_at(5);
 	assert_int_equal(tap_value(vm, SERIES_TX_BYTES), 6000);
 	/* the VM's sum followed, never backwards */
@@ -395,7 +241,7 @@ static void test_counter_restarts_and_source_changes(void **state)
 	}
 
 	/* a read that fails keeps the last figures */
-	taps.n = 0;
+	fake.n_taps = 0;
 	tick_at(6);
 	assert_int_equal(tap_value(vm, SERIES_TX_BYTES), 6000);
 }
@@ -406,12 +252,12 @@ static void test_network_series_are_the_vm_side(void **state)
 	struct store_rate r;
 
 	/* the host sends 8000 bytes on the tap (the VM receives), receives 1000 */
-	tap_raw("vnet0")->c.tx_bytes = 8000;
-	tap_raw("vnet0")->c.tx_packets = 20;
-	tap_raw("vnet0")->c.tx_dropped = 2;
-	tap_raw("vnet0")->c.rx_bytes = 1000;
-	tap_raw("vnet0")->c.rx_packets = 10;
-	tap_raw("vnet0")->c.rx_dropped = 1;
+	fake_tap("vnet0")->c.tx_bytes = 8000;
+	fake_tap("vnet0")->c.tx_packets = 20;
+	fake_tap("vnet0")->c.tx_dropped = 2;
+	fake_tap("vnet0")->c.rx_bytes = 1000;
+	fake_tap("vnet0")->c.rx_packets = 10;
+	fake_tap("vnet0")->c.rx_dropped = 1;
 	tick_at(2);
 	assert_int_equal(value(vm, SERIES_RX_BYTES), 8000);
 	assert_int_equal(value(vm, SERIES_RX_PACKETS), 20);
@@ -434,11 +280,11 @@ static void test_proc_source_starts_from_a_baseline(void **state)
 	struct store_thread_info t;
 
 	/* /proc counts from the thread's birth: its first reading is the origin */
-	thread_raw(201)->src = COLLECT_CPU_PROC;
-	thread_raw(201)->on_cpu_ns = 77 * NS;
+	fake_thread(201)->src = COLLECT_CPU_PROC;
+	fake_thread(201)->on_cpu_ns = 77 * NS;
 	vm = store_vm_by_slot(add_vm("vm2", UUID2, 200, 1, NULL));
 	assert_int_equal(value(vm, SERIES_CPU_NS), 0);
-	thread_raw(201)->on_cpu_ns += NS / 2;
+	fake_thread(201)->on_cpu_ns += NS / 2;
 	tick_at(1);
 	assert_int_equal(value(vm, SERIES_CPU_NS), NS / 2);
 	assert_int_equal(store_thread_info(vm, 0, &t), 0);
@@ -453,16 +299,16 @@ static void test_update_keeps_vm_counters_monotonic(void **state)
 	const struct store_vm *vm = store_vm_by_slot(slot);
 	uint64_t v;
 
-	assert_int_equal(tracked_threads, 1);
-	assert_int_equal(tracked_taps, 1);
-	thread_raw(101)->on_cpu_ns = 3 * NS;
+	assert_int_equal(fake.tracked_threads, 1);
+	assert_int_equal(fake.tracked_taps, 1);
+	fake_thread(101)->on_cpu_ns = 3 * NS;
 	tick_at(1);
 	/* a second vCPU thread shows up (found late), the tap went away */
 	snprintf(d.uuid, sizeof(d.uuid), "%s", UUID1);
-	thread_raw(105)->on_cpu_ns = 2 * NS;	/* BPF: since its tracking */
+	fake_thread(105)->on_cpu_ns = 2 * NS;	/* BPF: since its tracking */
 	assert_int_equal(collect_vm_update(slot, &d), 0);
-	assert_int_equal(tracked_threads, 2);
-	assert_int_equal(tracked_taps, 0);
+	assert_int_equal(fake.tracked_threads, 2);
+	assert_int_equal(fake.tracked_taps, 0);
 	vm = store_vm_by_slot(slot);
 	assert_int_equal(store_vm_desc(vm)->n_threads, 2);
 	/* the old thread keeps its ring: a rate at once */
@@ -475,18 +321,18 @@ static void test_update_keeps_vm_counters_monotonic(void **state)
 	d.threads = &th[1];
 	d.n_threads = 1;
 	assert_int_equal(collect_vm_update(slot, &d), 0);
-	assert_int_equal(tracked_threads, 1);
+	assert_int_equal(fake.tracked_threads, 1);
 	tick_at(3);
 	assert_int_equal(value(vm, SERIES_CPU_NS), 5 * NS);
 
 	/* a new QEMU process: everything tracked afresh */
 	d.pid = 300;
 	assert_int_equal(collect_vm_update(slot, &d), 0);
-	assert_int_equal(tracked_threads, 1);
+	assert_int_equal(fake.tracked_threads, 1);
 	assert_int_equal(store_thread_value(vm, 0, SERIES_CPU_NS, &v), -ENOENT);
 
 	assert_int_equal(collect_vm_remove(slot), 0);
-	assert_int_equal(tracked_threads, 0);
+	assert_int_equal(fake.tracked_threads, 0);
 	assert_int_equal(collect_vm_remove(slot), -ENOENT);
 }
 
@@ -501,13 +347,13 @@ static void test_ring_wraps_and_keeps_the_newest(void **state)
 	assert_int_equal(start(4, 16), 0);
 	vm = store_vm_by_slot(add_vm("vm1", UUID1, 100, 1, NULL));
 	for (int i = 1; i <= 10; i++) {
-		thread_raw(101)->on_cpu_ns = (uint64_t)i * 1000;
+		fake_thread(101)->on_cpu_ns = (uint64_t)i * 1000;
 		tick_at(i);
 	}
 	assert_int_equal(value(vm, SERIES_CPU_NS), 10000);
 	assert_int_equal(store_value_at(vm, SERIES_CPU_NS, 3, &v, &t_ns), 0);
 	assert_int_equal(v, 7000);
-	assert_int_equal(t_ns, 1007 * NS);
+	assert_int_equal(t_ns, T0 + 7 * NS);
 	assert_int_equal(store_value_at(vm, SERIES_CPU_NS, 4, &v, NULL), -ENOENT);
 }
 
@@ -522,19 +368,20 @@ static void test_host_load_and_cost(void **state)
 
 	add_vm("vm1", UUID1, 100, 2, "vnet0");
 	add_vm("vm2", UUID2, 200, 1, NULL);
-	host_raw.cpu_busy_ticks = 100;
-	host_raw.cpu_total_ticks = 400;
-	host_raw.memory_bytes = 8ull << 30;
-	host_raw.memory_available_bytes = 6ull << 30;
+	fake.host.cpus = 2;
+	fake.host.cpu_busy_ticks = 100;
+	fake.host.cpu_total_ticks = 400;
+	fake.host.memory_bytes = 8ull << 30;
+	fake.host.memory_available_bytes = 6ull << 30;
 	tick_at(1);
 	/* vm1 runs 1.5 CPUs' worth, vm2 0.5: 2 of 2 CPUs over 0.5 s */
-	thread_raw(101)->on_cpu_ns += 500000000;
-	thread_raw(102)->on_cpu_ns += 250000000;
-	thread_raw(201)->on_cpu_ns += 250000000;
-	thread_raw(201)->wait_ns += 100000000;
-	tap_raw("vnet0")->c.rx_bytes += 4096;
-	host_raw.cpu_busy_ticks += 90;
-	host_raw.cpu_total_ticks += 100;
+	fake_thread(101)->on_cpu_ns += 500000000;
+	fake_thread(102)->on_cpu_ns += 250000000;
+	fake_thread(201)->on_cpu_ns += 250000000;
+	fake_thread(201)->wait_ns += 100000000;
+	fake_tap("vnet0")->c.rx_bytes += 4096;
+	fake.host.cpu_busy_ticks += 90;
+	fake.host.cpu_total_ticks += 100;
 	tick_at(1.5);
 	store_host_load(0, &h);
 	assert_int_equal(h.interval_ns, 500000000);
@@ -565,19 +412,14 @@ static void test_host_load_and_cost(void **state)
 static void test_host_cpus_is_the_capacity(void **state)
 {
 	struct store_host_load h;
-	struct collect_opts o = {
-		.ring_samples = 8, .max_vms = 4, .clock_ns = fake_clock, .readers = &readers,
-		.host_cpus = 4,
-	};
 
 	/* a testbed host owns 4 of the machine's CPUs; the machine has 16 online */
 	collect_fini();
-	host_raw.cpus = 16;
-	now_ns = 1000 * NS;
-	assert_int_equal(collect_init(&o), 0);
+	assert_int_equal(start_with(8, 4, 4, false), 0);
+	fake.host.cpus = 16;
 	add_vm("vm1", UUID1, 100, 2, NULL);
-	thread_raw(101)->on_cpu_ns = NS;
-	thread_raw(102)->on_cpu_ns = NS;
+	fake_thread(101)->on_cpu_ns = NS;
+	fake_thread(102)->on_cpu_ns = NS;
 	tick_at(1);
 	/* 2 CPUs' worth of 4 */
 	store_host_load(0, &h);
@@ -601,16 +443,14 @@ static void test_kvm_series(void **state)
 	/* without a vm reader, the store has no KVM figures */
 	assert_false(store_has_kvm());
 	collect_fini();
-	use_readers = &kvm_readers;
-	assert_int_equal(start(8, 4), 0);
+	assert_int_equal(start_with(8, 4, 0, true), 0);
 	assert_true(store_has_kvm());
-	assert_false(store_has_net());
 	vm = store_vm_by_slot(add_vm("vm1", UUID1, 100, 1, NULL));
-	vm_raw.kvm_exits = 500;
-	vm_raw.dirty_ring_pushes = 64;
+	fake.vm.kvm_exits = 500;
+	fake.vm.dirty_ring_pushes = 64;
 	tick_at(1);
-	vm_raw.kvm_exits = 1500;
-	vm_raw.dirty_ring_pushes = 64 + 32;
+	fake.vm.kvm_exits = 1500;
+	fake.vm.dirty_ring_pushes = 64 + 32;
 	tick_at(1.5);
 	assert_int_equal(value(vm, SERIES_KVM_EXITS), 1500);
 	assert_int_equal(value(vm, SERIES_DIRTY_RING_PUSHES), 96);
@@ -665,7 +505,7 @@ static void test_subscribers_run_after_each_tick(void **state)
 	calls_a = calls_b = 0;
 	assert_int_equal(store_subscribe(on_tick_a, "vm1"), 0);
 	assert_int_equal(store_subscribe(on_tick_b, NULL), 0);
-	thread_raw(101)->on_cpu_ns = 42;
+	fake_thread(101)->on_cpu_ns = 42;
 	tick_at(1);
 	assert_int_equal(calls_a, 1);
 	assert_int_equal(calls_b, 1);
@@ -690,7 +530,7 @@ static void test_slots_duplicates_and_capacity(void **state)
 {
 	struct vm_desc d = { .name = "x" };
 	uint32_t a, b, c, slot;
-	struct collect_opts bad = { .readers = &readers, .ring_samples = 1, .max_vms = 4 };
+	struct collect_opts bad = { .readers = &fake_readers, .ring_samples = 1, .max_vms = 4 };
 
 	collect_fini();
 	/* sizes are the configuration's: none is made up here */
