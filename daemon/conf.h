@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * conf: tided's configuration file (libconfig syntax).
+ * conf: tided's configuration file (libconfig syntax), its key table
+ * (types, ranges, defaults) and the configuration in use.
  *
  * Every key has a default, so an empty or missing file is a valid
  * configuration.  A file is read whole into a new struct tide_conf and

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * status: the "status" control command (what `tidectl status` shows).
+ * status: the "status" control command (what `tidectl status` shows):
+ * tided's version, configuration in use, collectors and connection.
  *
  * Reply members: version, pid, uptime_s, config, config_loaded,
  * control_socket, state_dir, libvirt_uri, tick_ms, textfile_dir,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * util: small file-system helpers shared by the daemon modules.
+ * util: small helpers shared by the daemon modules: directories, pid
+ * files, sd_notify, clocks and number parsing.
  */
 #ifndef TIDE_UTIL_H
 #define TIDE_UTIL_H
