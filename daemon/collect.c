@@ -27,24 +27,6 @@
 /* a store without readers: VMs and the host, no figures */
 static const struct collect_readers no_readers;
 
-const char *collect_cpu_src_name(enum collect_cpu_src s)
-{
-	switch (s) {
-	case COLLECT_CPU_BPF:	return "bpf";
-	case COLLECT_CPU_PROC:	return "proc";
-	default:		return "none";
-	}
-}
-
-const char *collect_net_src_name(enum collect_net_src s)
-{
-	switch (s) {
-	case COLLECT_NET_BPF:	return "bpf";
-	case COLLECT_NET_NETLINK: return "netlink";
-	default:		return "none";
-	}
-}
-
 /* ---- tracking ----------------------------------------------------------- */
 
 static const char *vm_name(const struct store_vm *vm)

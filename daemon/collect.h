@@ -58,8 +58,7 @@ enum collect_net_src {
 	COLLECT_NET_NETLINK,		/* rtnetlink link stats64 */
 };
 
-const char *collect_cpu_src_name(enum collect_cpu_src s);	/* "bpf", "proc", "none" */
-const char *collect_net_src_name(enum collect_net_src s);	/* "bpf", "netlink", "none" */
+/* Their names ("bpf", "proc", "netlink", "none"): sources.h. */
 
 /* One reading of a vCPU thread (cumulative; the source's own origin). */
 struct collect_thread_raw {

@@ -20,6 +20,24 @@ static struct {
 	char proc_root[256];
 } ss;
 
+const char *collect_cpu_src_name(enum collect_cpu_src s)
+{
+	switch (s) {
+	case COLLECT_CPU_BPF:	return "bpf";
+	case COLLECT_CPU_PROC:	return "proc";
+	default:		return "none";
+	}
+}
+
+const char *collect_net_src_name(enum collect_net_src s)
+{
+	switch (s) {
+	case COLLECT_NET_BPF:	return "bpf";
+	case COLLECT_NET_NETLINK: return "netlink";
+	default:		return "none";
+	}
+}
+
 static void set_root(const struct sources_opts *opts)
 {
 	if (!ss.opened)

@@ -49,6 +49,9 @@ struct sources_opts {
 	const char *proc_root;		/* NULL: "/proc" (tests give a fake tree) */
 };
 
+const char *collect_cpu_src_name(enum collect_cpu_src s);	/* "bpf", "proc", "none" */
+const char *collect_net_src_name(enum collect_net_src s);	/* "bpf", "netlink", "none" */
+
 /* All three collectors; 0 or -ENOMEM. */
 int sources_open(const struct sources_opts *opts) __tide_must_check;
 /* One collector at a time (tided starts and stops them as modules). */
