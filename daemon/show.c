@@ -43,15 +43,11 @@ static int arg_uint(struct json_object *req, struct json_object *reply, const ch
 
 /*
  * The values, then the rates, of the series of one scope (thread: cpu;
- * tap: network), as the store keeps them: the VM's point of view.
- * value/rate read an object's series (the VM's, a thread's or a tap's).
+ * tap: network) of a part of vm (the VM itself, or its i-th thread or
+ * tap), as the store keeps them: the VM's point of view.
  */
-typedef int (*value_fn)(const struct store_vm *vm, uint32_t i, enum series s, uint64_t *out);
-typedef int (*rate_fn)(const struct store_vm *vm, uint32_t i, enum series s, uint32_t window_ms,
-		       struct store_rate *out);
-
 static void add_series(struct json_object *o, enum series_scope scope, const struct store_vm *vm,
-		       uint32_t i, value_fn value, rate_fn rate, uint32_t window_ms)
+		       enum series_scope part, uint32_t i, uint32_t window_ms)
 {
 	char key[64];
 
@@ -61,7 +57,7 @@ static void add_series(struct json_object *o, enum series_scope scope, const str
 
 		if (si->scope != scope)
 			continue;
-		value(vm, i, s, &v);
+		store_part_value(vm, part, i, s, &v);
 		ADD_U64(o, si->name, v);
 	}
 	for (enum series s = 0; s < SERIES_VM_N; s++) {
@@ -70,21 +66,10 @@ static void add_series(struct json_object *o, enum series_scope scope, const str
 
 		if (si->scope != scope)
 			continue;
-		rate(vm, i, s, window_ms, &r);
+		store_part_rate(vm, part, i, s, window_ms, &r);
 		snprintf(key, sizeof(key), "%s_per_s", si->name);
 		ADD_DBL(o, key, r.per_s);
 	}
-}
-
-static int vm_value(const struct store_vm *vm, uint32_t i, enum series s, uint64_t *out)
-{
-	return store_value(vm, s, out);
-}
-
-static int vm_rate(const struct store_vm *vm, uint32_t i, enum series s, uint32_t window_ms,
-		   struct store_rate *out)
-{
-	return store_rate(vm, s, window_ms, out);
 }
 
 static struct json_object *vm_json(const struct store_vm *vm, uint32_t window_ms,
@@ -111,8 +96,8 @@ static struct json_object *vm_json(const struct store_vm *vm, uint32_t window_ms
 	ADD_U64(o, "current_memory_bytes", d->current_memory_bytes);
 	ADD_U64(o, "tracked_ns", store_vm_tracked_ns(vm));
 	ADD_U64(o, "interval_ns", r.interval_ns);
-	add_series(o, SERIES_THREAD, vm, 0, vm_value, vm_rate, window_ms);
-	add_series(o, SERIES_TAP, vm, 0, vm_value, vm_rate, window_ms);
+	add_series(o, SERIES_THREAD, vm, SERIES_VM, 0, window_ms);
+	add_series(o, SERIES_TAP, vm, SERIES_VM, 0, window_ms);
 	for (enum series s = 0; store_has_kvm() && s < SERIES_VM_N; s++) {
 		uint64_t v = 0;
 
@@ -132,7 +117,7 @@ static struct json_object *vm_json(const struct store_vm *vm, uint32_t window_ms
 		ADD(to, "vcpu", json_object_new_int64(t.vcpu == VM_VCPU_ALL ? -1 : (int64_t)t.vcpu));
 		ADD_U64(to, "tid", t.tid);
 		ADD(to, "cpu_source", json_object_new_string(collect_cpu_src_name(t.src)));
-		add_series(to, SERIES_THREAD, vm, i, store_thread_value, store_thread_rate, window_ms);
+		add_series(to, SERIES_THREAD, vm, SERIES_THREAD, i, window_ms);
 		json_object_array_add(threads, to);
 		bpf |= t.src == COLLECT_CPU_BPF;
 		proc |= t.src == COLLECT_CPU_PROC;
@@ -152,7 +137,7 @@ static struct json_object *vm_json(const struct store_vm *vm, uint32_t window_ms
 		ADD(io, "mac", json_object_new_string(t.mac));
 		ADD(io, "net_source", json_object_new_string(collect_net_src_name(t.src)));
 		ADD(io, "drops_counted", json_object_new_boolean(t.has_drops));
-		add_series(io, SERIES_TAP, vm, i, store_tap_value, store_tap_rate, window_ms);
+		add_series(io, SERIES_TAP, vm, SERIES_TAP, i, window_ms);
 		json_object_array_add(ifaces, io);
 	}
 	ADD(o, "interfaces", ifaces);

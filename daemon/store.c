@@ -156,55 +156,54 @@ int store_value_at(const struct store_vm *vm, enum series s, uint32_t age, uint6
 
 int store_value(const struct store_vm *vm, enum series s, uint64_t *out)
 {
-	return store_value_at(vm, s, 0, out, NULL);
+	return store_part_value(vm, SERIES_VM, 0, s, out);
 }
 
 int store_rate(const struct store_vm *vm, enum series s, uint32_t window_ms,
 	       struct store_rate *out)
 {
-	memset(out, 0, sizeof(*out));
-	if (!vm)
-		return -ENOENT;
-	return ring_rate(&vm->ring, vm->samples, s, window_ms, out);
+	return store_part_rate(vm, SERIES_VM, 0, s, window_ms, out);
 }
 
 /* ---- threads and taps ---------------------------------------------------- */
 
-/* the ring and samples of a VM's i-th thread or tap, or -ENOENT */
-static int obj_at(const struct store_vm *vm, enum series_scope scope, uint32_t i,
-		  const struct ring **r, const struct store_sample **samples)
+/* the ring and samples of a VM (part SERIES_VM) or of its i-th thread or tap */
+static int part_at(const struct store_vm *vm, enum series_scope part, uint32_t i,
+		   const struct ring **r, const struct store_sample **samples)
 {
 	if (!vm)
 		return -ENOENT;
-	if (scope == SERIES_THREAD && i < vm->desc.n_threads) {
+	if (part == SERIES_VM) {
+		*r = &vm->ring;
+		*samples = vm->samples;
+	} else if (part == SERIES_THREAD && i < vm->desc.n_threads) {
 		*r = &vm->threads[i].ring;
 		*samples = vm->threads[i].samples;
-		return 0;
-	}
-	if (scope == SERIES_TAP && i < vm->desc.n_taps) {
+	} else if (part == SERIES_TAP && i < vm->desc.n_taps) {
 		*r = &vm->taps[i].ring;
 		*samples = vm->taps[i].samples;
-		return 0;
+	} else {
+		return -ENOENT;
 	}
-	return -ENOENT;
+	return 0;
 }
 
-static int obj_value(const struct store_vm *vm, enum series_scope scope, uint32_t i,
+int store_part_value(const struct store_vm *vm, enum series_scope part, uint32_t i,
 		     enum series s, uint64_t *out)
 {
 	const struct store_sample *samples;
 	const struct ring *r;
-	int err = obj_at(vm, scope, i, &r, &samples);
+	int err = part_at(vm, part, i, &r, &samples);
 
 	return err ? err : ring_value(r, samples, s, 0, out, NULL);
 }
 
-static int obj_rate(const struct store_vm *vm, enum series_scope scope, uint32_t i,
+int store_part_rate(const struct store_vm *vm, enum series_scope part, uint32_t i,
 		    enum series s, uint32_t window_ms, struct store_rate *out)
 {
 	const struct store_sample *samples;
 	const struct ring *r;
-	int err = obj_at(vm, scope, i, &r, &samples);
+	int err = part_at(vm, part, i, &r, &samples);
 
 	memset(out, 0, sizeof(*out));
 	return err ? err : ring_rate(r, samples, s, window_ms, out);
@@ -223,17 +222,6 @@ int store_thread_info(const struct store_vm *vm, uint32_t i, struct store_thread
 	return 0;
 }
 
-int store_thread_value(const struct store_vm *vm, uint32_t i, enum series s, uint64_t *out)
-{
-	return obj_value(vm, SERIES_THREAD, i, s, out);
-}
-
-int store_thread_rate(const struct store_vm *vm, uint32_t i, enum series s, uint32_t window_ms,
-		      struct store_rate *out)
-{
-	return obj_rate(vm, SERIES_THREAD, i, s, window_ms, out);
-}
-
 int store_tap_info(const struct store_vm *vm, uint32_t i, struct store_tap_info *out)
 {
 	const struct store_tap *t;
@@ -247,17 +235,6 @@ int store_tap_info(const struct store_vm *vm, uint32_t i, struct store_tap_info 
 	out->read = t->have_raw;
 	out->has_drops = t->has_drops;
 	return 0;
-}
-
-int store_tap_value(const struct store_vm *vm, uint32_t i, enum series s, uint64_t *out)
-{
-	return obj_value(vm, SERIES_TAP, i, s, out);
-}
-
-int store_tap_rate(const struct store_vm *vm, uint32_t i, enum series s, uint32_t window_ms,
-		   struct store_rate *out)
-{
-	return obj_rate(vm, SERIES_TAP, i, s, window_ms, out);
 }
 
 /* ---- the host ------------------------------------------------------------ */

@@ -86,13 +86,17 @@ struct store_tap_info {
 };
 
 int store_thread_info(const struct store_vm *vm, uint32_t i, struct store_thread_info *out);
-int store_thread_value(const struct store_vm *vm, uint32_t i, enum series s, uint64_t *out);
-int store_thread_rate(const struct store_vm *vm, uint32_t i, enum series s, uint32_t window_ms,
-		      struct store_rate *out);
 int store_tap_info(const struct store_vm *vm, uint32_t i, struct store_tap_info *out);
-int store_tap_value(const struct store_vm *vm, uint32_t i, enum series s, uint64_t *out);
-int store_tap_rate(const struct store_vm *vm, uint32_t i, enum series s, uint32_t window_ms,
-		   struct store_rate *out);
+/*
+ * The newest value, or the rate, of a series of one part of a VM: the VM
+ * itself (SERIES_VM, i unused), its i-th vCPU thread (SERIES_THREAD) or
+ * its i-th tap (SERIES_TAP); a part carries the series of its scope.
+ * -ENOENT for no such part or no sample yet, -EINVAL as store_rate().
+ */
+int store_part_value(const struct store_vm *vm, enum series_scope part, uint32_t i,
+		     enum series s, uint64_t *out);
+int store_part_rate(const struct store_vm *vm, enum series_scope part, uint32_t i,
+		    enum series s, uint32_t window_ms, struct store_rate *out);
 
 /* ---- the host ------------------------------------------------------------- */
 

@@ -45,7 +45,7 @@ static void vcpu_family(struct prom *p, enum series s)
 			};
 			uint64_t v;
 
-			if (store_thread_info(vm, i, &t) || store_thread_value(vm, i, s, &v))
+			if (store_thread_info(vm, i, &t) || store_part_value(vm, SERIES_THREAD, i, s, &v))
 				continue;
 			vcpu_label(t.vcpu, vcpu, sizeof(vcpu));
 			prom_sample(p, si->prom_name, l, ARRAY_SIZE(l), (double)v * si->prom_scale);
@@ -72,7 +72,7 @@ static void tap_family(struct prom *p, enum series s)
 
 			/* a tap never read (absent) or a source without drops
 			 * says nothing rather than 0 */
-			if (store_tap_info(vm, i, &t) || store_tap_value(vm, i, s, &v) || !t.read ||
+			if (store_tap_info(vm, i, &t) || store_part_value(vm, SERIES_TAP, i, s, &v) || !t.read ||
 			    (si->drops && !t.has_drops))
 				continue;
 			prom_sample(p, si->prom_name, l, ARRAY_SIZE(l), (double)v * si->prom_scale);

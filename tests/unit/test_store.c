@@ -95,7 +95,7 @@ static uint64_t tap_value(const struct store_vm *vm, enum series s)
 {
 	uint64_t v = 0;
 
-	assert_int_equal(store_tap_value(vm, 0, s, &v), 0);
+	assert_int_equal(store_part_value(vm, SERIES_TAP, 0, s, &v), 0);
 	return v;
 }
 
@@ -126,15 +126,15 @@ static void test_rates_use_the_measured_interval(void **state)
 	assert_true(fabs(rate(vm, SERIES_SWITCHES, 0, NULL) - 40) < 1e-6);
 
 	/* per thread, the same rule */
-	assert_int_equal(store_thread_rate(vm, 1, SERIES_CPU_NS, 0, &r), 0);
+	assert_int_equal(store_part_rate(vm, SERIES_THREAD, 1, SERIES_CPU_NS, 0, &r), 0);
 	assert_true(fabs(r.per_s - 2e8) < 1);
 
 	/* cumulative figures */
 	assert_int_equal(value(vm, SERIES_CPU_NS), 600000000);
-	assert_int_equal(store_thread_value(vm, 0, SERIES_CPU_NS, &v), 0);
+	assert_int_equal(store_part_value(vm, SERIES_THREAD, 0, SERIES_CPU_NS, &v), 0);
 	assert_int_equal(v, 350000000);
 	/* out of range, wrong scope, a gauge */
-	assert_int_equal(store_thread_value(vm, 2, SERIES_CPU_NS, &v), -ENOENT);
+	assert_int_equal(store_part_value(vm, SERIES_THREAD, 2, SERIES_CPU_NS, &v), -ENOENT);
 	assert_int_equal(store_value(vm, SERIES_HOST_VM_CPU_NS, &v), -EINVAL);
 	assert_int_equal(store_host_rate(SERIES_HOST_MEMORY_BYTES, 0, &r), -EINVAL);
 	assert_int_equal(store_rate(NULL, SERIES_CPU_NS, 0, &r), -ENOENT);
@@ -314,7 +314,7 @@ static void test_update_keeps_vm_counters_monotonic(void **state)
 	/* the old thread keeps its ring: a rate at once */
 	tick_at(2);
 	assert_int_equal(value(vm, SERIES_CPU_NS), 5 * NS);
-	assert_int_equal(store_thread_value(vm, 0, SERIES_CPU_NS, &v), 0);
+	assert_int_equal(store_part_value(vm, SERIES_THREAD, 0, SERIES_CPU_NS, &v), 0);
 	assert_int_equal(v, 3 * NS);
 
 	/* the first thread leaves: the VM's total does not drop */
@@ -329,7 +329,7 @@ static void test_update_keeps_vm_counters_monotonic(void **state)
 	d.pid = 300;
 	assert_int_equal(collect_vm_update(slot, &d), 0);
 	assert_int_equal(fake.tracked_threads, 1);
-	assert_int_equal(store_thread_value(vm, 0, SERIES_CPU_NS, &v), -ENOENT);
+	assert_int_equal(store_part_value(vm, SERIES_THREAD, 0, SERIES_CPU_NS, &v), -ENOENT);
 
 	assert_int_equal(collect_vm_remove(slot), 0);
 	assert_int_equal(fake.tracked_threads, 0);
