@@ -49,6 +49,9 @@ struct key {
 	 * connected), so a reload keeps the old value and warns */
 	bool reloadable;
 	const char *const *choices;	/* KEY_CHOICE: NULL-terminated */
+	/* the default: of a string key, else of a number, bool or choice */
+	const char *def_str;
+	int64_t def;
 };
 
 #define FIELD(f) offsetof(struct tide_conf, f)
@@ -66,23 +69,35 @@ const char *conf_net_source_name(enum conf_net_source s)
 	return (unsigned int)s < ARRAY_SIZE(net_source_names) - 1 ? net_source_names[s] : "?";
 }
 
+/* the one place of every default (conf_defaults() applies them) */
 static const struct key keys[] = {
-	{ "libvirt_uri", KEY_URI, FIELD(libvirt_uri), 0, 0, false, NULL },
-	{ "control_socket", KEY_SOCKET_PATH, FIELD(control_socket), 0, 0, false, NULL },
-	{ "state_dir", KEY_ABS_PATH, FIELD(state_dir), 0, 0, false, NULL },
-	{ "libvirt_run_dir", KEY_ABS_PATH, FIELD(libvirt_run_dir), 0, 0, false, NULL },
-	{ "libvirt_reconnect_max_ms", KEY_MS, FIELD(libvirt_reconnect_max_ms), 100, 3600000, false, NULL },
-	{ "tick_ms", KEY_MS, FIELD(tick_ms), 10, 60000, true, NULL },
-	{ "ring_samples", KEY_UINT, FIELD(ring_samples), 2, 4096, false, NULL },
-	{ "max_vms", KEY_UINT, FIELD(max_vms), 1, 4096, false, NULL },
-	{ "cpu_source", KEY_CHOICE, FIELD(cpu_source), 0, 0, false, cpu_source_names },
-	{ "net_source", KEY_CHOICE, FIELD(net_source), 0, 0, false, net_source_names },
-	{ "kvm_stats", KEY_BOOL, FIELD(kvm_stats), 0, 0, false, NULL },
-	{ "textfile_enabled", KEY_BOOL, FIELD(textfile_enabled), 0, 0, true, NULL },
-	{ "textfile_dir", KEY_OPT_PATH, FIELD(textfile_dir), 0, 0, true, NULL },
-	{ "textfile_interval_ms", KEY_MS, FIELD(textfile_interval_ms), 100, 3600000, true, NULL },
-	{ "log_level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0, true, NULL },
-	{ "peers", KEY_PEERS, FIELD(peers), 0, 0, true, NULL },
+	{ "libvirt_uri", KEY_URI, FIELD(libvirt_uri), 0, 0, false, NULL,
+	  TIDE_DEFAULT_LIBVIRT_URI, 0 },
+	{ "control_socket", KEY_SOCKET_PATH, FIELD(control_socket), 0, 0, false, NULL,
+	  TIDE_DEFAULT_CONTROL_SOCKET, 0 },
+	{ "state_dir", KEY_ABS_PATH, FIELD(state_dir), 0, 0, false, NULL,
+	  TIDE_DEFAULT_STATE_DIR, 0 },
+	{ "libvirt_run_dir", KEY_ABS_PATH, FIELD(libvirt_run_dir), 0, 0, false, NULL,
+	  TIDE_DEFAULT_LIBVIRT_RUN_DIR, 0 },
+	{ "libvirt_reconnect_max_ms", KEY_MS, FIELD(libvirt_reconnect_max_ms), 100, 3600000, false,
+	  NULL, NULL, 30000 },
+	{ "tick_ms", KEY_MS, FIELD(tick_ms), 10, 60000, true, NULL, NULL, 1000 },
+	{ "ring_samples", KEY_UINT, FIELD(ring_samples), 2, 4096, false, NULL, NULL, 64 },
+	{ "max_vms", KEY_UINT, FIELD(max_vms), 1, 4096, false, NULL, NULL, 256 },
+	/* 0: the machine's online CPUs; a testbed host owns a cpuset of them */
+	{ "host_cpus", KEY_UINT, FIELD(host_cpus), 0, 65536, true, NULL, NULL, 0 },
+	{ "cpu_source", KEY_CHOICE, FIELD(cpu_source), 0, 0, false, cpu_source_names, NULL,
+	  CONF_CPU_AUTO },
+	{ "net_source", KEY_CHOICE, FIELD(net_source), 0, 0, false, net_source_names, NULL,
+	  CONF_NET_AUTO },
+	{ "kvm_stats", KEY_BOOL, FIELD(kvm_stats), 0, 0, false, NULL, NULL, true },
+	{ "textfile_enabled", KEY_BOOL, FIELD(textfile_enabled), 0, 0, true, NULL, NULL, true },
+	{ "textfile_dir", KEY_OPT_PATH, FIELD(textfile_dir), 0, 0, true, NULL,
+	  TIDE_DEFAULT_TEXTFILE_DIR, 0 },
+	{ "textfile_interval_ms", KEY_MS, FIELD(textfile_interval_ms), 100, 3600000, true, NULL,
+	  NULL, 15000 },
+	{ "log_level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0, true, NULL, NULL, LOG_LEVEL_INFO },
+	{ "peers", KEY_PEERS, FIELD(peers), 0, 0, true, NULL, NULL, 0 },
 };
 
 static struct {
@@ -127,25 +142,37 @@ int conf_defaults(struct tide_conf **out)
 
 	if (!c)
 		return -ENOMEM;
-	c->libvirt_uri = strdup(TIDE_DEFAULT_LIBVIRT_URI);
-	c->control_socket = strdup(TIDE_DEFAULT_CONTROL_SOCKET);
-	c->state_dir = strdup(TIDE_DEFAULT_STATE_DIR);
-	c->libvirt_run_dir = strdup(TIDE_DEFAULT_LIBVIRT_RUN_DIR);
-	c->textfile_dir = strdup(TIDE_DEFAULT_TEXTFILE_DIR);
-	c->libvirt_reconnect_max_ms = 30000;
-	c->tick_ms = 1000;
-	c->ring_samples = 64;
-	c->max_vms = 256;
-	c->cpu_source = CONF_CPU_AUTO;
-	c->net_source = CONF_NET_AUTO;
-	c->kvm_stats = true;
-	c->textfile_enabled = true;
-	c->textfile_interval_ms = 15000;
-	c->log_level = LOG_LEVEL_INFO;
-	if (!c->libvirt_uri || !c->control_socket || !c->state_dir || !c->libvirt_run_dir ||
-	    !c->textfile_dir) {
-		conf_free(c);
-		return -ENOMEM;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const struct key *k = &keys[i];
+		char *f = (char *)c + k->offset;
+
+		switch (k->type) {
+		case KEY_URI:
+		case KEY_ABS_PATH:
+		case KEY_SOCKET_PATH:
+		case KEY_OPT_PATH:
+			*(char **)(void *)f = strdup(k->def_str);
+			if (!*(char **)(void *)f) {
+				conf_free(c);
+				return -ENOMEM;
+			}
+			break;
+		case KEY_MS:
+		case KEY_UINT:
+			*(uint32_t *)(void *)f = (uint32_t)k->def;
+			break;
+		case KEY_BOOL:
+			*(bool *)(void *)f = k->def;
+			break;
+		case KEY_CHOICE:
+			*(int *)(void *)f = (int)k->def;
+			break;
+		case KEY_LOG_LEVEL:
+			c->log_level = (enum log_level)k->def;
+			break;
+		case KEY_PEERS:
+			break;		/* none */
+		}
 	}
 	*out = c;
 	return 0;

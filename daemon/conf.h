@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * conf: tided's configuration file (libconfig syntax).
+ * conf: tided's configuration file (libconfig syntax), its key table
+ * (types, ranges, defaults) and the configuration in use.
  *
  * Every key has a default, so an empty or missing file is a valid
  * configuration.  A file is read whole into a new struct tide_conf and
@@ -65,6 +66,7 @@ struct tide_conf {
 	uint32_t tick_ms;		/* collection interval */
 	uint32_t ring_samples;		/* samples kept per VM */
 	uint32_t max_vms;		/* VMs tracked at once */
+	uint32_t host_cpus;		/* this host's CPU capacity; 0: the online CPUs */
 	enum conf_cpu_source cpu_source;
 	enum conf_net_source net_source;
 	bool kvm_stats;			/* load the KVM exit counters */

@@ -29,6 +29,8 @@
 
 #include "cpu.h"
 #include "cpu.skel.h"
+#include "feat.h"
+#include "procfs.h"
 #include "util.h"
 
 #ifndef PIDFD_THREAD
@@ -134,33 +136,6 @@ static int slot_of_tid(const struct cpu_ctx *ctx, pid_t tid)
 
 /* ---- probes ------------------------------------------------------------- */
 
-/* 0 if a tp_btf program loads and attaches to tracepoint tp, else -errno */
-static int probe_tp_btf(const char *tp)
-{
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP);
-	const struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	int id, prog_fd, link_fd, err = 0;
-
-	id = libbpf_find_vmlinux_btf_id(tp, BPF_TRACE_RAW_TP);
-	if (id < 0)
-		return id;
-	opts.attach_btf_id = id;
-	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "tide_probe", "GPL", insns,
-				sizeof(insns) / sizeof(insns[0]), &opts);
-	if (prog_fd < 0)
-		return prog_fd;
-	link_fd = bpf_raw_tracepoint_open(NULL, prog_fd);
-	if (link_fd < 0)
-		err = link_fd;
-	else
-		close(link_fd);
-	close(prog_fd);
-	return err;
-}
-
 /* 0 if pidfd_open() accepts PIDFD_THREAD (6.9+), else -errno */
 static int probe_pidfd_thread(void)
 {
@@ -227,15 +202,16 @@ static void note(struct cpu_ctx *ctx, const char *fmt, ...)
 
 static void choose_modes(struct cpu_ctx *ctx, const struct cpu_opts *opts)
 {
+	char why[128];
 	int err;
 
 	ctx->note[0] = '\0';
 	if (opts->force_raw_tp) {
 		ctx->raw_tp = true;
 		note(ctx, "raw_tp forced by option");
-	} else if ((err = probe_tp_btf("sched_switch")) < 0) {
+	} else if ((err = feat_probe_tp_btf("sched_switch", why, sizeof(why))) < 0) {
 		ctx->raw_tp = true;
-		note(ctx, "tp_btf on sched_switch does not load: %s", strerror(-err));
+		note(ctx, "tp_btf on sched_switch: %s", why);
 	}
 
 	if (ctx->raw_tp) {
@@ -546,13 +522,11 @@ static bool same_thread(const struct cpu_thread *a, const struct cpu_thread *b)
 /* the kernel's se.sum_exec_runtime of a thread, 0 if it cannot be read */
 static uint64_t schedstat_on_cpu_ns(pid_t tid)
 {
-	unsigned long long on_cpu_ns;
-	char path[48], buf[96];
+	struct procfs_schedstat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)tid);
-	if (util_read_small(path, buf, sizeof(buf)) < 0 || sscanf(buf, "%llu", &on_cpu_ns) != 1)
+	if (procfs_schedstat("/proc", 0, tid, &st))
 		return 0;
-	return on_cpu_ns;
+	return st.on_cpu_ns;
 }
 
 /*

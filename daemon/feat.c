@@ -83,46 +83,49 @@ static const struct bpf_insn ret0[] = {
 	{ .code = BPF_JMP | BPF_EXIT },
 };
 
-static void probe_tp_btf(struct feat_result *r, bool have_btf)
+int feat_probe_tp_btf(const char *tp, char *why, size_t why_bytes)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP);
-	struct btf *vmlinux = NULL;
-	int prog_fd = -1, link_fd = -1, id;
+	int prog_fd, link_fd, id, err;
 
-	if (!have_btf) {
-		set(r, -ENOENT, "needs kernel BTF (" VMLINUX_BTF_PATH ")");
-		return;
-	}
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux) {
-		set(r, -errno, "cannot read kernel BTF: %s", strerror(errno));
-		return;
-	}
-	id = btf__find_by_name_kind(vmlinux, "btf_trace_" PROBE_TRACEPOINT, BTF_KIND_TYPEDEF);
+	/* the typedef btf_trace_<tp> is what a tp_btf program attaches to */
+	id = libbpf_find_vmlinux_btf_id(tp, BPF_TRACE_RAW_TP);
 	if (id < 0) {
-		set(r, -ENOENT, "kernel BTF has no btf_trace_" PROBE_TRACEPOINT);
-		goto cleanup;
+		snprintf(why, why_bytes, "kernel BTF has no btf_trace_%s", tp);
+		return id;
 	}
 	opts.attach_btf_id = (__u32)id;
 	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "tide_probe", "GPL", ret0,
 				ARRAY_SIZE(ret0), &opts);
 	if (prog_fd < 0) {
-		set(r, -errno, "cannot load a tp_btf program: %s", strerror(errno));
-		goto cleanup;
+		err = -errno;
+		snprintf(why, why_bytes, "cannot load a tp_btf program: %s", strerror(-err));
+		return err;
 	}
 	link_fd = bpf_raw_tracepoint_open(NULL, prog_fd);
 	if (link_fd < 0) {
-		set(r, -errno, "loads, but cannot attach to " PROBE_TRACEPOINT ": %s",
-		    strerror(errno));
-		goto cleanup;
-	}
-	set(r, 0, "loads and attaches to " PROBE_TRACEPOINT);
-cleanup:
-	if (link_fd >= 0)
+		err = -errno;
+		snprintf(why, why_bytes, "loads, but cannot attach to %s: %s", tp, strerror(-err));
+	} else {
+		err = 0;
+		snprintf(why, why_bytes, "loads and attaches to %s", tp);
 		close(link_fd);
-	if (prog_fd >= 0)
-		close(prog_fd);
-	btf__free(vmlinux);
+	}
+	close(prog_fd);
+	return err;
+}
+
+static void probe_tp_btf(struct feat_result *r, bool have_btf)
+{
+	char why[FEAT_DETAIL_BYTES];
+	int err;
+
+	if (!have_btf) {
+		set(r, -ENOENT, "needs kernel BTF (" VMLINUX_BTF_PATH ")");
+		return;
+	}
+	err = feat_probe_tp_btf(PROBE_TRACEPOINT, why, sizeof(why));
+	set(r, err, "%s", why);
 }
 
 static void probe_raw_tp(struct feat_result *r)

@@ -17,6 +17,7 @@
 #define TIDE_FEAT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -48,6 +49,13 @@ struct tide_features {
 
 /* Probe everything; never fails as a whole (each result says why). */
 int feat_probe(struct tide_features *out);
+/*
+ * The one tp_btf probe: 0 if a tp_btf program loads and attaches to
+ * tracepoint tp (its btf_trace_<tp> in kernel BTF), else -errno; what was
+ * tried and what happened in why.  The collectors call it for their own
+ * tracepoints.
+ */
+int feat_probe_tp_btf(const char *tp, char *why, size_t why_bytes);
 
 const char *feat_name(enum feat_id id);
 /* "tp_btf", "raw_tp" or "none": how the BPF collectors will attach */

@@ -28,8 +28,10 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "collect.h"
 #include "inv.h"
 #include "log.h"
+#include "procfs.h"
 #include "loop.h"
 #include "util.h"
 #include "virt.h"
@@ -360,49 +362,6 @@ cleanup:
 
 /* ---- /proc -------------------------------------------------------------- */
 
-/* Read a file whole (up to max bytes): malloc'd, NUL-terminated; length in *len. */
-static char *read_file(const char *path, size_t max, size_t *len)
-{
-	size_t cap = 4096, used = 0;
-	char *buf = malloc(cap + 1);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || !buf) {
-		if (fd >= 0)
-			close(fd);
-		free(buf);
-		return NULL;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (used == cap) {
-			char *p;
-
-			if (cap >= max)
-				break;
-			cap *= 2;
-			p = realloc(buf, cap + 1);
-			if (!p) {
-				free(buf);
-				close(fd);
-				return NULL;
-			}
-			buf = p;
-		}
-		n = read(fd, buf + used, cap - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-	}
-	close(fd);
-	buf[used] = '\0';
-	*len = used;
-	return buf;
-}
-
 /*
  * The uuid after "-uuid" in the NUL-separated cmdline of pid: 1 and uuid
  * copied, 0 if the cmdline has no -uuid, -errno if unreadable.
@@ -415,7 +374,7 @@ static int cmdline_uuid(const char *proc_root, pid_t pid, char uuid[VM_UUID_BYTE
 	int found = 0;
 
 	snprintf(path, sizeof(path), "%s/%d/cmdline", proc_root, (int)pid);
-	buf = read_file(path, INV_CMDLINE_MAX_BYTES, &len);
+	buf = procfs_read_file(path, INV_CMDLINE_MAX_BYTES, &len);
 	if (!buf)
 		return -errno ? -errno : -EIO;
 	for (size_t i = 0; i < len && !found; i += strlen(buf + i) + 1) {
@@ -453,7 +412,7 @@ static pid_t pid_from_file(const char *run_dir, const char *proc_root, const cha
 	if (strchr(name, '/') || (size_t)snprintf(path, sizeof(path), "%s/qemu/%s.pid",
 						  run_dir, name) >= sizeof(path))
 		return 0;
-	buf = read_file(path, 64, &len);
+	buf = procfs_read_file(path, 64, &len);
 	if (!buf)
 		return 0;
 	if (util_parse_pid(buf, &v))
@@ -549,7 +508,7 @@ int inv_scan_vcpus(const char *proc_root, pid_t pid, struct vm_thread **out, uin
 		    util_parse_long(de->d_name, 1, INT32_MAX, &tid))
 			continue;
 		snprintf(comm_path, sizeof(comm_path), "%s/%s/comm", path, de->d_name);
-		buf = read_file(comm_path, 64, &len);
+		buf = procfs_read_file(comm_path, 64, &len);
 		if (!buf)
 			continue;	/* the thread just exited */
 		snprintf(comm, sizeof(comm), "%s", buf);

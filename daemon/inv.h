@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collect.h"
+#include "vm.h"
 #include "tide.h"
 
 struct inv_opts {

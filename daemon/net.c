@@ -528,12 +528,7 @@ int net_unwatch(struct net_ctx *ctx, const char *ifname)
 
 static void stats_from_link(const struct tnl_link *l, struct net_if_stats *out)
 {
-	out->rx_bytes = l->rx_bytes;
-	out->rx_packets = l->rx_packets;
-	out->tx_bytes = l->tx_bytes;
-	out->tx_packets = l->tx_packets;
-	out->rx_dropped = l->rx_dropped;
-	out->tx_dropped = l->tx_dropped;
+	out->c = l->c;
 	out->ifindex = l->ifindex;
 	out->flags |= NET_STATS_DROPS;
 }
@@ -583,13 +578,7 @@ int net_read(struct net_ctx *ctx, const char *ifname, struct net_if_stats *out)
 	} else {
 		return w->err ? w->err : -ENODEV;
 	}
-	out->rx_bytes = sum.rx_bytes;
-	out->rx_packets = sum.rx_packets;
-	out->tx_bytes = sum.tx_bytes;
-	out->tx_packets = sum.tx_packets;
-	out->rx_dropped = sum.rx_dropped;
-	out->tx_dropped = sum.tx_dropped;
-	out->tx_dropped_bytes = sum.tx_dropped_bytes;
+	out->c = sum;
 	out->vm_slot = w->vm_slot;
 	out->attach_seq = w->attach_seq;
 	out->flags |= NET_STATS_BPF;

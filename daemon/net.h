@@ -18,6 +18,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/types.h>
+
+#include "net_abi.h"	/* struct net_counters */
 
 struct net_ctx;
 
@@ -60,13 +63,7 @@ struct net_if_stats {
 	 * them out (link tx = tx - tx_dropped, in packets and in bytes); a tap
 	 * also counts tx only when QEMU reads the frame.
 	 */
-	uint64_t rx_bytes;
-	uint64_t rx_packets;
-	uint64_t tx_bytes;
-	uint64_t tx_packets;
-	uint64_t rx_dropped;
-	uint64_t tx_dropped;
-	uint64_t tx_dropped_bytes;	/* BPF only: bytes of tx_dropped; 0 from link stats */
+	struct net_counters c;	/* c.tx_dropped_bytes: BPF only, 0 from link stats */
 	int ifindex;		/* 0: the link is gone; counters are its last values */
 	uint32_t vm_slot;	/* as given to net_watch(); 0 if not watched */
 	uint32_t flags;		/* NET_STATS_* */

@@ -70,12 +70,12 @@ static void link_from_rtnl(struct rtnl_link *l, struct tnl_link *out)
 	if (name)
 		snprintf(out->ifname, sizeof(out->ifname), "%s", name);
 	out->flags = rtnl_link_get_flags(l);
-	out->rx_bytes = rtnl_link_get_stat(l, RTNL_LINK_RX_BYTES);
-	out->rx_packets = rtnl_link_get_stat(l, RTNL_LINK_RX_PACKETS);
-	out->tx_bytes = rtnl_link_get_stat(l, RTNL_LINK_TX_BYTES);
-	out->tx_packets = rtnl_link_get_stat(l, RTNL_LINK_TX_PACKETS);
-	out->rx_dropped = rtnl_link_get_stat(l, RTNL_LINK_RX_DROPPED);
-	out->tx_dropped = rtnl_link_get_stat(l, RTNL_LINK_TX_DROPPED);
+	out->c.rx_bytes = rtnl_link_get_stat(l, RTNL_LINK_RX_BYTES);
+	out->c.rx_packets = rtnl_link_get_stat(l, RTNL_LINK_RX_PACKETS);
+	out->c.tx_bytes = rtnl_link_get_stat(l, RTNL_LINK_TX_BYTES);
+	out->c.tx_packets = rtnl_link_get_stat(l, RTNL_LINK_TX_PACKETS);
+	out->c.rx_dropped = rtnl_link_get_stat(l, RTNL_LINK_RX_DROPPED);
+	out->c.tx_dropped = rtnl_link_get_stat(l, RTNL_LINK_TX_DROPPED);
 }
 
 static int open_sock(struct tnl **out, bool events)

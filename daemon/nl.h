@@ -14,6 +14,9 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/types.h>
+
+#include "net_abi.h"	/* struct net_counters: one struct for the six figures */
 
 struct tnl;	/* one NETLINK_ROUTE socket */
 
@@ -21,13 +24,8 @@ struct tnl_link {
 	int ifindex;
 	char ifname[IFNAMSIZ];
 	unsigned int flags;	/* IFF_* */
-	/* rtnetlink link stats64, the host side of the link */
-	uint64_t rx_bytes;
-	uint64_t rx_packets;
-	uint64_t tx_bytes;
-	uint64_t tx_packets;
-	uint64_t rx_dropped;
-	uint64_t tx_dropped;
+	/* rtnetlink link stats64, the host side of the link (no tx_dropped_bytes) */
+	struct net_counters c;
 };
 
 /* msgtype: RTM_NEWLINK (created or changed) or RTM_DELLINK */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * prom: Prometheus text exposition for node_exporter's textfile collector.
+ * prom: Prometheus text exposition for node_exporter's textfile collector:
+ * families, samples, label escaping, and the file's atomic replacement.
  *
  * The caller builds the whole file in memory, family by family (HELP and
  * TYPE once, then that family's samples), and prom_commit() replaces the

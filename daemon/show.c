@@ -6,12 +6,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collect.h"
-#include "kvm.h"
+#include <stdio.h>
+
 #include "conf.h"
 #include "ctl.h"
 #include "inv.h"
+#include "kvm.h"
 #include "show.h"
+#include "sources.h"
+#include "store.h"
 
 #define ADD(obj, key, val) json_object_object_add(obj, key, val)
 #define ADD_U64(obj, key, v) ADD(obj, key, json_object_new_int64((int64_t)(v)))
@@ -38,103 +41,103 @@ static int arg_uint(struct json_object *req, struct json_object *reply, const ch
 	return 0;
 }
 
-/* cpu figures and their rates */
-static void add_cpu(struct json_object *o, const struct collect_cpu_sample *s,
-		    const struct collect_rates *r)
+/*
+ * The values, then the rates, of the series of one scope (thread: cpu;
+ * tap: network) of a part of vm (the VM itself, or its i-th thread or
+ * tap), as the store keeps them: the VM's point of view.
+ */
+static void add_series(struct json_object *o, enum series_scope scope, const struct store_vm *vm,
+		       enum series_scope part, uint32_t i, uint32_t window_ms)
 {
-	ADD_U64(o, "cpu_ns", s ? s->on_cpu_ns : 0);
-	ADD_U64(o, "wait_ns", s ? s->wait_ns : 0);
-	ADD_U64(o, "switches", s ? s->switches : 0);
-	ADD_DBL(o, "cpu_ns_per_s", r->on_cpu_ns_per_s);
-	ADD_DBL(o, "wait_ns_per_s", r->wait_ns_per_s);
-	ADD_DBL(o, "switches_per_s", r->switches_per_s);
+	char key[64];
+
+	for (enum series s = 0; s < SERIES_VM_N; s++) {
+		const struct series_info *si = series_info(s);
+		uint64_t v = 0;
+
+		if (si->scope != scope)
+			continue;
+		store_part_value(vm, part, i, s, &v);
+		ADD_U64(o, si->name, v);
+	}
+	for (enum series s = 0; s < SERIES_VM_N; s++) {
+		const struct series_info *si = series_info(s);
+		struct store_rate r;
+
+		if (si->scope != scope)
+			continue;
+		store_part_rate(vm, part, i, s, window_ms, &r);
+		snprintf(key, sizeof(key), "%s_per_s", si->name);
+		ADD_DBL(o, key, r.per_s);
+	}
 }
 
-/* network figures, turned to the VM's point of view (the tap's tx is its rx) */
-static void add_net(struct json_object *o, const struct collect_net_sample *s,
-		    const struct collect_rates *r)
-{
-	static const struct collect_net_sample zero;
-
-	if (!s)
-		s = &zero;
-	ADD_U64(o, "rx_bytes", s->tx_bytes);
-	ADD_U64(o, "rx_packets", s->tx_packets);
-	ADD_U64(o, "rx_drops", s->tx_drops);
-	ADD_U64(o, "tx_bytes", s->rx_bytes);
-	ADD_U64(o, "tx_packets", s->rx_packets);
-	ADD_U64(o, "tx_drops", s->rx_drops);
-	ADD_DBL(o, "rx_bytes_per_s", r->tx_bytes_per_s);
-	ADD_DBL(o, "rx_packets_per_s", r->tx_packets_per_s);
-	ADD_DBL(o, "rx_drops_per_s", r->tx_drops_per_s);
-	ADD_DBL(o, "tx_bytes_per_s", r->rx_bytes_per_s);
-	ADD_DBL(o, "tx_packets_per_s", r->rx_packets_per_s);
-	ADD_DBL(o, "tx_drops_per_s", r->rx_drops_per_s);
-}
-
-static struct json_object *vm_json(const struct collect_vm *vm, uint32_t window_ms,
+static struct json_object *vm_json(const struct store_vm *vm, uint32_t window_ms,
 				   uint32_t history)
 {
 	struct json_object *o = json_object_new_object(), *threads, *ifaces;
-	const struct collect_vm_sample *s = collect_vm_sample_at(vm, 0);
+	const struct vm_desc *d = store_vm_desc(vm);
 	bool bpf = false, proc = false;
-	struct collect_rates r;
+	struct store_rate r;
 	const char *src;
 
 	if (!o)
 		return NULL;
-	collect_vm_rates(vm, window_ms, &r);
-	ADD(o, "name", json_object_new_string(vm->desc.name ? vm->desc.name : ""));
-	ADD(o, "uuid", json_object_new_string(vm->desc.uuid));
-	ADD_U64(o, "slot", vm->slot);
-	ADD(o, "state", json_object_new_string(vm->desc.state ? vm->desc.state : "running"));
-	ADD_U64(o, "pid", vm->desc.pid > 0 ? vm->desc.pid : 0);
-	ADD_U64(o, "vcpus", vm->desc.vcpus);
-	ADD_U64(o, "vcpus_max", vm->desc.vcpus_max);
-	ADD_U64(o, "memory_bytes", vm->desc.memory_bytes);
-	ADD_U64(o, "current_memory_bytes", vm->desc.current_memory_bytes);
-	ADD_U64(o, "tracked_ns", s ? s->t_ns - vm->added_ns : 0);
+	/* every series of a VM has the same samples: one interval for all */
+	store_rate(vm, SERIES_CPU_NS, window_ms, &r);
+	ADD(o, "name", json_object_new_string(d->name ? d->name : ""));
+	ADD(o, "uuid", json_object_new_string(d->uuid));
+	ADD_U64(o, "slot", store_vm_slot(vm));
+	ADD(o, "state", json_object_new_string(d->state ? d->state : "running"));
+	ADD_U64(o, "pid", d->pid > 0 ? d->pid : 0);
+	ADD_U64(o, "vcpus", d->vcpus);
+	ADD_U64(o, "vcpus_max", d->vcpus_max);
+	ADD_U64(o, "memory_bytes", d->memory_bytes);
+	ADD_U64(o, "current_memory_bytes", d->current_memory_bytes);
+	ADD_U64(o, "tracked_ns", store_vm_tracked_ns(vm));
 	ADD_U64(o, "interval_ns", r.interval_ns);
-	add_cpu(o, s ? &s->cpu : NULL, &r);
-	add_net(o, s ? &s->net : NULL, &r);
-	if (collect_has_kvm())
-		ADD_U64(o, "kvm_exits", vm->kvm_exits);
+	add_series(o, SERIES_THREAD, vm, SERIES_VM, 0, window_ms);
+	add_series(o, SERIES_TAP, vm, SERIES_VM, 0, window_ms);
+	for (enum series s = 0; store_has_kvm() && s < SERIES_VM_N; s++) {
+		uint64_t v = 0;
+
+		if (series_info(s)->scope != SERIES_VM)
+			continue;
+		store_value(vm, s, &v);
+		ADD_U64(o, series_name(s), v);
+	}
 
 	threads = json_object_new_array();
-	for (uint32_t i = 0; threads && i < vm->desc.n_threads; i++) {
-		const struct collect_thread *t = &vm->threads[i];
+	for (uint32_t i = 0; threads && i < d->n_threads; i++) {
 		struct json_object *to = json_object_new_object();
-		struct collect_rates tr;
+		struct store_thread_info t;
 
-		if (!to)
+		if (!to || store_thread_info(vm, i, &t))
 			break;
-		collect_thread_rates(t, window_ms, &tr);
-		ADD(to, "vcpu", json_object_new_int64(t->vcpu == VM_VCPU_ALL ? -1 : (int64_t)t->vcpu));
-		ADD_U64(to, "tid", t->tid);
-		ADD(to, "cpu_source", json_object_new_string(collect_cpu_src_name(t->src)));
-		add_cpu(to, collect_thread_sample_at(t, 0), &tr);
+		ADD(to, "vcpu", json_object_new_int64(t.vcpu == VM_VCPU_ALL ? -1 : (int64_t)t.vcpu));
+		ADD_U64(to, "tid", t.tid);
+		ADD(to, "cpu_source", json_object_new_string(collect_cpu_src_name(t.src)));
+		add_series(to, SERIES_THREAD, vm, SERIES_THREAD, i, window_ms);
 		json_object_array_add(threads, to);
-		bpf |= t->src == COLLECT_CPU_BPF;
-		proc |= t->src == COLLECT_CPU_PROC;
+		bpf |= t.src == COLLECT_CPU_BPF;
+		proc |= t.src == COLLECT_CPU_PROC;
 	}
 	src = bpf && proc ? "mixed" : bpf ? "bpf" : proc ? "proc" : "none";
 	ADD(o, "cpu_source", json_object_new_string(src));
 	ADD(o, "vcpu_threads", threads);
 
 	ifaces = json_object_new_array();
-	for (uint32_t i = 0; ifaces && i < vm->desc.n_taps; i++) {
-		const struct collect_tap *t = &vm->taps[i];
+	for (uint32_t i = 0; ifaces && i < d->n_taps; i++) {
 		struct json_object *io = json_object_new_object();
-		struct collect_rates tr;
+		struct store_tap_info t;
 
-		if (!io)
+		if (!io || store_tap_info(vm, i, &t))
 			break;
-		collect_tap_rates(t, window_ms, &tr);
-		ADD(io, "target_device", json_object_new_string(t->ifname));
-		ADD(io, "mac", json_object_new_string(t->mac));
-		ADD(io, "net_source", json_object_new_string(collect_net_src_name(t->src)));
-		ADD(io, "drops_counted", json_object_new_boolean(t->has_drops));
-		add_net(io, collect_tap_sample_at(t, 0), &tr);
+		ADD(io, "target_device", json_object_new_string(t.ifname));
+		ADD(io, "mac", json_object_new_string(t.mac));
+		ADD(io, "net_source", json_object_new_string(collect_net_src_name(t.src)));
+		ADD(io, "drops_counted", json_object_new_boolean(t.has_drops));
+		add_series(io, SERIES_TAP, vm, SERIES_TAP, i, window_ms);
 		json_object_array_add(ifaces, io);
 	}
 	ADD(o, "interfaces", ifaces);
@@ -143,25 +146,23 @@ static struct json_object *vm_json(const struct collect_vm *vm, uint32_t window_
 		struct json_object *h = json_object_new_array();
 
 		for (uint32_t age = 0; h && age < history; age++) {
-			const struct collect_vm_sample *hs = collect_vm_sample_at(vm, age);
 			struct json_object *ho;
+			uint64_t t_ns, v;
 
-			if (!hs)
+			if (store_value_at(vm, SERIES_CPU_NS, age, &v, &t_ns))
 				break;
 			ho = json_object_new_object();
 			if (!ho)
 				break;
-			ADD_U64(ho, "t_ns", hs->t_ns);
-			ADD_U64(ho, "cpu_ns", hs->cpu.on_cpu_ns);
-			ADD_U64(ho, "wait_ns", hs->cpu.wait_ns);
-			ADD_U64(ho, "switches", hs->cpu.switches);
-			/* the VM's point of view, as above */
-			ADD_U64(ho, "rx_bytes", hs->net.tx_bytes);
-			ADD_U64(ho, "rx_packets", hs->net.tx_packets);
-			ADD_U64(ho, "rx_drops", hs->net.tx_drops);
-			ADD_U64(ho, "tx_bytes", hs->net.rx_bytes);
-			ADD_U64(ho, "tx_packets", hs->net.rx_packets);
-			ADD_U64(ho, "tx_drops", hs->net.rx_drops);
+			ADD_U64(ho, "t_ns", t_ns);
+			for (enum series s = 0; s < SERIES_VM_N; s++) {
+				enum series_scope sc = series_info(s)->scope;
+
+				if (sc != SERIES_THREAD && sc != SERIES_TAP)
+					continue;
+				store_value_at(vm, s, age, &v, NULL);
+				ADD_U64(ho, series_name(s), v);
+			}
 			json_object_array_add(h, ho);
 		}
 		ADD(o, "history", h);
@@ -172,7 +173,7 @@ static struct json_object *vm_json(const struct collect_vm *vm, uint32_t window_
 int show_vm(struct json_object *req, struct json_object *reply)
 {
 	uint32_t window_ms = 0, history = 0;
-	const struct collect_vm *vm;
+	const struct store_vm *vm;
 	struct json_object *arr, *name = NULL;
 	int err;
 
@@ -191,7 +192,7 @@ int show_vm(struct json_object *req, struct json_object *reply)
 	if (!arr)
 		return -ENOMEM;
 	if (name) {
-		vm = collect_vm_find(json_object_get_string(name));
+		vm = store_vm_find(json_object_get_string(name));
 		if (!vm) {
 			json_object_put(arr);
 			return ctl_error(reply, -ENOENT, "no VM '%s' on this host (by name or uuid)",
@@ -199,7 +200,7 @@ int show_vm(struct json_object *req, struct json_object *reply)
 		}
 		json_object_array_add(arr, vm_json(vm, window_ms, history));
 	} else {
-		for (vm = collect_vm_next(NULL); vm; vm = collect_vm_next(vm))
+		for (vm = store_vm_next(NULL); vm; vm = store_vm_next(vm))
 			json_object_array_add(arr, vm_json(vm, window_ms, history));
 	}
 	ADD_U64(reply, "window_ms", window_ms);
@@ -210,14 +211,14 @@ int show_vm(struct json_object *req, struct json_object *reply)
 
 int show_host(struct json_object *req, struct json_object *reply)
 {
-	const struct collect_host_sample *h = collect_host_sample_at(0);
-	const struct collect_sources *src = collect_sources();
+	const struct sources *src = sources_get();
 	const struct tide_conf *c = conf_get();
-	uint64_t vcpus = 0, mem = 0;
+	uint64_t vcpus = 0, mem = 0, mem_total = 0, mem_avail = 0;
+	struct store_rate vm_cpu, vm_wait, vm_rx, vm_tx;
 	struct json_object *o, *lv;
-	struct collect_host_rates r;
-	struct collect_self self;
-	const struct collect_vm *vm;
+	struct store_host_load load;
+	struct store_self self;
+	const struct store_vm *vm;
 	uint32_t window_ms = 0;
 	char host[256] = "";
 	int err;
@@ -225,28 +226,35 @@ int show_host(struct json_object *req, struct json_object *reply)
 	err = arg_uint(req, reply, "window_ms", 3600000, &window_ms);
 	if (err)
 		return err;
-	collect_host_rates(window_ms, &r);
-	collect_self(&self);
-	for (vm = collect_vm_next(NULL); vm; vm = collect_vm_next(vm)) {
-		vcpus += vm->desc.vcpus;
-		mem += vm->desc.memory_bytes;
+	store_host_load(window_ms, &load);
+	store_host_rate(SERIES_HOST_VM_CPU_NS, window_ms, &vm_cpu);
+	store_host_rate(SERIES_HOST_VM_WAIT_NS, window_ms, &vm_wait);
+	store_host_rate(SERIES_HOST_VM_RX_BYTES, window_ms, &vm_rx);
+	store_host_rate(SERIES_HOST_VM_TX_BYTES, window_ms, &vm_tx);
+	store_host_value(SERIES_HOST_MEMORY_BYTES, &mem_total);
+	store_host_value(SERIES_HOST_MEMORY_AVAILABLE_BYTES, &mem_avail);
+	store_self(&self);
+	for (vm = store_vm_next(NULL); vm; vm = store_vm_next(vm)) {
+		vcpus += store_vm_desc(vm)->vcpus;
+		mem += store_vm_desc(vm)->memory_bytes;
 	}
 	gethostname(host, sizeof(host) - 1);
 	ADD(reply, "hostname", json_object_new_string(host));
-	ADD_U64(reply, "cpus", r.cpus ? r.cpus : (h ? h->raw.cpus : 0));
-	ADD_DBL(reply, "cpu_busy_ratio", r.cpu_busy_ratio);
-	ADD_U64(reply, "memory_bytes", h ? h->raw.memory_bytes : 0);
-	ADD_U64(reply, "memory_available_bytes", h ? h->raw.memory_available_bytes : 0);
-	ADD_U64(reply, "vms", collect_vm_count());
+	ADD_U64(reply, "cpus", load.cpus);
+	ADD_U64(reply, "online_cpus", load.online_cpus);
+	ADD_U64(reply, "host_cpus", self.host_cpus);
+	ADD_DBL(reply, "cpu_busy_ratio", load.cpu_busy_ratio);
+	ADD_U64(reply, "memory_bytes", mem_total);
+	ADD_U64(reply, "memory_available_bytes", mem_avail);
+	ADD_U64(reply, "vms", store_vm_count());
 	ADD_U64(reply, "vm_vcpus", vcpus);
 	ADD_U64(reply, "vm_memory_bytes", mem);
-	ADD_DBL(reply, "vm_cpu_ns_per_s", r.vm_on_cpu_ns_per_s);
-	ADD_DBL(reply, "vm_wait_ns_per_s", r.vm_wait_ns_per_s);
-	/* the VMs' point of view: they receive what the host sends on taps */
-	ADD_DBL(reply, "vm_rx_bytes_per_s", r.vm_tx_bytes_per_s);
-	ADD_DBL(reply, "vm_tx_bytes_per_s", r.vm_rx_bytes_per_s);
-	ADD_DBL(reply, "load_ratio", r.load_ratio);
-	ADD_U64(reply, "interval_ns", r.interval_ns);
+	ADD_DBL(reply, "vm_cpu_ns_per_s", vm_cpu.per_s);
+	ADD_DBL(reply, "vm_wait_ns_per_s", vm_wait.per_s);
+	ADD_DBL(reply, "vm_rx_bytes_per_s", vm_rx.per_s);
+	ADD_DBL(reply, "vm_tx_bytes_per_s", vm_tx.per_s);
+	ADD_DBL(reply, "load_ratio", load.load_ratio);
+	ADD_U64(reply, "interval_ns", load.interval_ns);
 	ADD_U64(reply, "window_ms", window_ms);
 	ADD_U64(reply, "tick_ms", collect_tick_ms());
 	ADD_U64(reply, "ring_samples", self.ring_samples);
@@ -264,11 +272,10 @@ int show_host(struct json_object *req, struct json_object *reply)
 
 	o = json_object_new_object();
 	if (o) {
-		ADD(o, "cpu", json_object_new_string(src ? src->cpu_mode :
-				collect_cpu_src_name(collect_cpu_source())));
+		ADD(o, "cpu", json_object_new_string(src ? src->cpu_mode : "none"));
 		ADD(o, "cpu_note", json_object_new_string(src ? src->cpu_note : ""));
 		ADD(o, "net", json_object_new_string(src ? src->net_mode :
-				collect_has_net() ? "?" : "none"));
+				store_has_net() ? "?" : "none"));
 		ADD(o, "net_note", json_object_new_string(src ? src->net_note : ""));
 		ADD(o, "kvm", json_object_new_string(src ? src->kvm_mode : "off"));
 		ADD(o, "kvm_note", json_object_new_string(src ? src->kvm_note : ""));

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * show: the "vm show" and "host show" control commands, built from
- * collect's rings (the one producer behind tidectl's tables, its JSON and
- * `tidectl top`).  The reply schema is documented in tidectl(8).
+ * show: the "vm show" and "host show" control commands, read from the
+ * store (store.h): the one producer behind tidectl's tables, JSON and top.
+ *
+ * The reply schema is documented in tidectl(8).
  *
  * Requests:
  *     {"cmd": "vm show"}                      every VM
@@ -13,8 +14,9 @@
  * samples of each VM, newest first).
  *
  * Units are in the key names (cpu_ns, rx_bytes_per_s, memory_bytes, ...);
- * network figures are from the VM's point of view, as libvirt reports them:
- * rx is what the VM received (the tap's host-side tx).
+ * the keys of the series are the names of series.h's table; network
+ * figures are from the VM's point of view, as libvirt reports them (and
+ * as the store keeps them): rx is what the VM received.
  */
 #ifndef TIDE_SHOW_H
 #define TIDE_SHOW_H

@@ -6,12 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collect.h"
 #include "conf.h"
 #include "ctl.h"
 #include "feat.h"
 #include "inv.h"
+#include "sources.h"
 #include "status.h"
+#include "store.h"
 #include "util.h"
 
 static struct {
@@ -25,7 +26,7 @@ int status_fill(struct json_object *reply)
 {
 	const struct tide_conf *c = conf_get();
 	const struct tide_features *f = feat_get();
-	const struct collect_sources *src;
+	const struct sources *src;
 	struct json_object *peers, *collectors;
 
 	ADD(reply, "version", json_object_new_string(TIDE_VERSION));
@@ -59,10 +60,11 @@ int status_fill(struct json_object *reply)
 	ADD(reply, "libvirt_connected", json_object_new_boolean(inv_connected()));
 	ADD(reply, "ring_samples", json_object_new_int64(c->ring_samples));
 	ADD(reply, "max_vms", json_object_new_int64(c->max_vms));
+	ADD(reply, "host_cpus", json_object_new_int64(c->host_cpus));
 	ADD(reply, "textfile_enabled", json_object_new_boolean(c->textfile_enabled &&
 							       c->textfile_dir[0]));
-	ADD(reply, "vms", json_object_new_int64(collect_vm_count()));
-	src = collect_sources();
+	ADD(reply, "vms", json_object_new_int64(store_vm_count()));
+	src = sources_get();
 	collectors = json_object_new_object();
 	if (collectors) {
 		ADD(collectors, "cpu", json_object_new_string(src ? src->cpu_mode : "none"));

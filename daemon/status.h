@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * status: the "status" control command (what `tidectl status` shows).
+ * status: the "status" control command (what `tidectl status` shows):
+ * tided's version, configuration in use, collectors and connection.
  *
  * Reply members: version, pid, uptime_s, config, config_loaded,
  * control_socket, state_dir, libvirt_uri, tick_ms, textfile_dir,
  * textfile_interval_ms, log_level, peers [{name, uri}], bpf_attach,
  * features {name: bool}, libvirt_run_dir, libvirt_connected, ring_samples,
- * max_vms, textfile_enabled, vms, collectors {cpu, net, kvm}, degraded.
+ * max_vms, host_cpus, textfile_enabled, vms, collectors {cpu, net, kvm}, degraded.
  * Documented in tidectl(8).
  */
 #ifndef TIDE_STATUS_H

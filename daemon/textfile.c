@@ -6,10 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collect.h"
 #include "conf.h"
 #include "log.h"
 #include "loop.h"
+#include "sources.h"
+#include "store.h"
 #include "textfile.h"
 #include "util.h"
 
@@ -19,58 +20,62 @@ static struct {
 	int last_err;		/* logged once per distinct failure */
 } ts;
 
-static void vcpu_label(const struct collect_thread *t, char *buf, size_t n)
+static void vcpu_label(uint32_t vcpu, char *buf, size_t n)
 {
-	if (t->vcpu == VM_VCPU_ALL)
+	if (vcpu == VM_VCPU_ALL)
 		snprintf(buf, n, "all");
 	else
-		snprintf(buf, n, "%u", t->vcpu);
+		snprintf(buf, n, "%u", vcpu);
 }
 
-/* per-vCPU counter family; field: offset of a uint64_t in collect_cpu_sample */
-static void vcpu_family(struct prom *p, const char *name, const char *help, size_t field,
-			double scale)
+/* per-vCPU counter family of a thread series */
+static void vcpu_family(struct prom *p, enum series s)
 {
-	prom_family(p, name, "counter", help);
-	for (const struct collect_vm *vm = collect_vm_next(NULL); vm; vm = collect_vm_next(vm)) {
-		for (uint32_t i = 0; i < vm->desc.n_threads; i++) {
-			const struct collect_thread *t = &vm->threads[i];
-			const struct collect_cpu_sample *s = collect_thread_sample_at(t, 0);
+	const struct series_info *si = series_info(s);
+
+	prom_family(p, si->prom_name, "counter", si->prom_help);
+	for (const struct store_vm *vm = store_vm_next(NULL); vm; vm = store_vm_next(vm)) {
+		const struct vm_desc *d = store_vm_desc(vm);
+
+		for (uint32_t i = 0; i < d->n_threads; i++) {
+			struct store_thread_info t;
 			char vcpu[16];
 			struct prom_label l[] = {
-				{ "domain", vm->desc.name }, { "uuid", vm->desc.uuid },
-				{ "vcpu", vcpu },
+				{ "domain", d->name }, { "uuid", d->uuid }, { "vcpu", vcpu },
 			};
+			uint64_t v;
 
-			if (!s)
+			if (store_thread_info(vm, i, &t) || store_part_value(vm, SERIES_THREAD, i, s, &v))
 				continue;
-			vcpu_label(t, vcpu, sizeof(vcpu));
-			prom_sample(p, name, l, ARRAY_SIZE(l),
-				    (double)*(const uint64_t *)((const char *)s + field) * scale);
+			vcpu_label(t.vcpu, vcpu, sizeof(vcpu));
+			prom_sample(p, si->prom_name, l, ARRAY_SIZE(l), (double)v * si->prom_scale);
 		}
 	}
 }
 
-/* per-tap counter family; field: offset in collect_net_sample (host side) */
-static void tap_family(struct prom *p, const char *name, const char *help, size_t field,
-		       bool drops)
+/* per-tap counter family of a tap series (the VM's point of view) */
+static void tap_family(struct prom *p, enum series s)
 {
-	prom_family(p, name, "counter", help);
-	for (const struct collect_vm *vm = collect_vm_next(NULL); vm; vm = collect_vm_next(vm)) {
-		for (uint32_t i = 0; i < vm->desc.n_taps; i++) {
-			const struct collect_tap *t = &vm->taps[i];
-			const struct collect_net_sample *s = collect_tap_sample_at(t, 0);
+	const struct series_info *si = series_info(s);
+
+	prom_family(p, si->prom_name, "counter", si->prom_help);
+	for (const struct store_vm *vm = store_vm_next(NULL); vm; vm = store_vm_next(vm)) {
+		const struct vm_desc *d = store_vm_desc(vm);
+
+		for (uint32_t i = 0; i < d->n_taps; i++) {
+			struct store_tap_info t;
 			struct prom_label l[] = {
-				{ "domain", vm->desc.name }, { "uuid", vm->desc.uuid },
-				{ "target_device", t->ifname },
+				{ "domain", d->name }, { "uuid", d->uuid },
+				{ "target_device", t.ifname },
 			};
+			uint64_t v;
 
 			/* a tap never read (absent) or a source without drops
 			 * says nothing rather than 0 */
-			if (!s || !t->have_raw || (drops && !t->has_drops))
+			if (store_tap_info(vm, i, &t) || store_part_value(vm, SERIES_TAP, i, s, &v) || !t.read ||
+			    (si->drops && !t.has_drops))
 				continue;
-			prom_sample(p, name, l, ARRAY_SIZE(l),
-				    (double)*(const uint64_t *)((const char *)s + field));
+			prom_sample(p, si->prom_name, l, ARRAY_SIZE(l), (double)v * si->prom_scale);
 		}
 	}
 }
@@ -78,11 +83,12 @@ static void tap_family(struct prom *p, const char *name, const char *help, size_
 static void vm_gauge(struct prom *p, const char *name, const char *help, bool memory)
 {
 	prom_family(p, name, "gauge", help);
-	for (const struct collect_vm *vm = collect_vm_next(NULL); vm; vm = collect_vm_next(vm)) {
-		struct prom_label l[] = { { "domain", vm->desc.name }, { "uuid", vm->desc.uuid } };
+	for (const struct store_vm *vm = store_vm_next(NULL); vm; vm = store_vm_next(vm)) {
+		const struct vm_desc *d = store_vm_desc(vm);
+		struct prom_label l[] = { { "domain", d->name }, { "uuid", d->uuid } };
 
 		prom_sample(p, name, l, ARRAY_SIZE(l),
-			    memory ? (double)vm->desc.memory_bytes : (double)vm->desc.vcpus);
+			    memory ? (double)d->memory_bytes : (double)d->vcpus);
 	}
 }
 
@@ -94,16 +100,18 @@ static void gauge(struct prom *p, const char *name, const char *help, double v)
 
 int textfile_build(struct prom *p)
 {
-	const struct collect_sources *src = collect_sources();
-	const struct collect_host_sample *h = collect_host_sample_at(0);
+	const struct sources *src = sources_get();
 	struct prom_label version[] = { { "version", TIDE_VERSION } };
-	struct collect_host_rates r;
-	struct collect_self self;
+	uint64_t mem_total = 0, mem_avail = 0;
+	struct store_host_load r;
+	struct store_self self;
 
-	collect_self(&self);
+	store_self(&self);
 	/* a gauge read every scrape: averaged over the export interval
 	 * (as much of it as the ring holds), not the last tick's noise */
-	collect_host_rates(ts.interval_ms, &r);
+	store_host_load(ts.interval_ms, &r);
+	store_host_value(SERIES_HOST_MEMORY_BYTES, &mem_total);
+	store_host_value(SERIES_HOST_MEMORY_AVAILABLE_BYTES, &mem_avail);
 
 	prom_family(p, "tide_build_info", "gauge", "tide's version, as a label.");
 	prom_sample(p, "tide_build_info", version, 1, 1);
@@ -137,42 +145,26 @@ int textfile_build(struct prom *p)
 		prom_sample(p, "tide_collector_info", c, 2, 1);
 	}
 
-	gauge(p, "tide_host_cpus", "Online CPUs of the host: its CPU capacity.",
-	      h ? h->raw.cpus : 0);
+	gauge(p, "tide_host_cpus", "CPUs of the host: its CPU capacity (host_cpus, else online).",
+	      r.cpus);
 	gauge(p, "tide_host_cpu_busy_ratio",
 	      "Host CPU use since the last export (/proc/stat), 0 to 1.", r.cpu_busy_ratio);
 	gauge(p, "tide_host_load_ratio",
 	      "On-CPU time of the VMs' vCPUs over the host's capacity since the last export, 0 to 1.",
 	      r.load_ratio);
-	gauge(p, "tide_host_memory_bytes", "Host memory (MemTotal).",
-	      h ? (double)h->raw.memory_bytes : 0);
+	gauge(p, "tide_host_memory_bytes", "Host memory (MemTotal).", (double)mem_total);
 	gauge(p, "tide_host_memory_available_bytes", "Host memory available (MemAvailable).",
-	      h ? (double)h->raw.memory_available_bytes : 0);
-	gauge(p, "tide_host_vms", "VMs tracked on the host.", collect_vm_count());
+	      (double)mem_avail);
+	gauge(p, "tide_host_vms", "VMs tracked on the host.", store_vm_count());
 
-	vcpu_family(p, "tide_vm_cpu_seconds_total", "Time the vCPU thread ran on a CPU.",
-		    offsetof(struct collect_cpu_sample, on_cpu_ns), 1e-9);
-	vcpu_family(p, "tide_vm_cpu_wait_seconds_total",
-		    "Time the vCPU thread was runnable but waited for a CPU (run-queue wait).",
-		    offsetof(struct collect_cpu_sample, wait_ns), 1e-9);
-	vcpu_family(p, "tide_vm_cpu_switches_total", "Context switches of the vCPU thread.",
-		    offsetof(struct collect_cpu_sample, switches), 1);
+	for (enum series s = 0; s < SERIES_VM_N; s++) {
+		const struct series_info *si = series_info(s);
 
-	/* the VM's point of view: it receives what the host transmits on the tap */
-	tap_family(p, "tide_vm_network_receive_bytes_total", "Bytes the VM received.",
-		   offsetof(struct collect_net_sample, tx_bytes), false);
-	tap_family(p, "tide_vm_network_receive_packets_total", "Packets the VM received.",
-		   offsetof(struct collect_net_sample, tx_packets), false);
-	tap_family(p, "tide_vm_network_receive_drops_total",
-		   "Packets for the VM dropped on the host side of its interface.",
-		   offsetof(struct collect_net_sample, tx_drops), true);
-	tap_family(p, "tide_vm_network_transmit_bytes_total", "Bytes the VM sent.",
-		   offsetof(struct collect_net_sample, rx_bytes), false);
-	tap_family(p, "tide_vm_network_transmit_packets_total", "Packets the VM sent.",
-		   offsetof(struct collect_net_sample, rx_packets), false);
-	tap_family(p, "tide_vm_network_transmit_drops_total",
-		   "Packets the VM sent that the host dropped.",
-		   offsetof(struct collect_net_sample, rx_drops), true);
+		if (si->prom_name && si->scope == SERIES_THREAD)
+			vcpu_family(p, s);
+		else if (si->prom_name && si->scope == SERIES_TAP)
+			tap_family(p, s);
+	}
 
 	vm_gauge(p, "tide_vm_memory_bytes", "Memory size of the VM (libvirt <memory>).", true);
 	vm_gauge(p, "tide_vm_vcpus", "vCPUs of the VM.", false);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * textfile: tide's metrics for node_exporter's textfile collector, written
- * every textfile_interval_ms to textfile_dir/tide.prom (atomically, through
- * daemon/prom.c) from collect's latest samples.
+ * textfile: tide's metrics for node_exporter's textfile collector, read
+ * from the store and written every textfile_interval_ms to tide.prom.
+ *
+ * The file is textfile_dir/tide.prom, replaced atomically through
+ * daemon/prom.c; the per-vCPU and per-tap families are the rows of
+ * series.h's table that name one.
  *
  * Families (base units, HELP and TYPE once each, label names those of the
  * libvirt exporters: domain, uuid, target_device):

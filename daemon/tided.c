@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "collect.h"
+#include "sources.h"
 #include "conf.h"
 #include "cpu.h"
 #include "ctl.h"
@@ -47,7 +48,6 @@ static struct {
 	bool check_config;
 	int ready_fd;			/* daemonizing: tells the parent we are up */
 	struct util_pidfile pidfile;
-	struct collect_sources src;	/* the collectors: cpu, net, kvm */
 	int net_watch_id;		/* net_fd() in the loop */
 	int last_net_err;		/* net events: logged once per distinct error */
 } env = {
@@ -258,6 +258,7 @@ static void apply_reload(const struct tide_conf *c, void *arg)
 		else
 			log_notice("collection tick now %u ms", c->tick_ms);
 	}
+	collect_set_host_cpus(c->host_cpus);
 	textfile_reconfigure();
 }
 
@@ -334,11 +335,11 @@ static int start_ctl(void)
 
 /* ---- collectors: each falls back, none stops tided ------------------------ */
 
-static struct collect_sources_opts sources_opts(void)
+static struct sources_opts sources_opts(void)
 {
 	const struct tide_conf *c = conf_get();
 
-	return (struct collect_sources_opts){
+	return (struct sources_opts){
 		.cpu_source = c->cpu_source,
 		.net_source = c->net_source,
 		.kvm_stats = c->kvm_stats,
@@ -348,20 +349,14 @@ static struct collect_sources_opts sources_opts(void)
 
 static int start_cpu(void)
 {
-	struct collect_sources_opts o = sources_opts();
+	struct sources_opts o = sources_opts();
 
-	return collect_sources_open_cpu(&o, &env.src);
-}
-
-static void stop_cpu(void)
-{
-	cpu_fini(env.src.cpu);
-	env.src.cpu = NULL;
+	return sources_open_cpu(&o);
 }
 
 static void on_net_events(int fd, unsigned int revents, void *arg)
 {
-	int err = net_process_events(env.src.net);
+	int err = net_process_events(sources_get()->net);
 
 	/* an attach that failed on a tap: its link stats are read instead */
 	if (err && err != env.last_net_err)
@@ -372,13 +367,13 @@ static void on_net_events(int fd, unsigned int revents, void *arg)
 
 static int start_net(void)
 {
-	struct collect_sources_opts o = sources_opts();
+	struct sources_opts o = sources_opts();
 	int err;
 
-	collect_sources_open_net(&o, &env.src);
-	if (!env.src.net)
+	sources_open_net(&o);
+	if (!sources_get()->net)
 		return 0;
-	err = loop_add_fd(net_fd(env.src.net), LOOP_IN, on_net_events, NULL, &env.net_watch_id);
+	err = loop_add_fd(net_fd(sources_get()->net), LOOP_IN, on_net_events, NULL, &env.net_watch_id);
 	if (err)
 		log_err("cannot watch the rtnetlink socket: %s", strerror(-err));
 	return err;
@@ -389,40 +384,33 @@ static void stop_net(void)
 	if (env.net_watch_id > 0)
 		loop_remove_fd(env.net_watch_id);
 	env.net_watch_id = 0;
-	net_fini(env.src.net);
-	env.src.net = NULL;
+	sources_close_net();
 }
 
 static int start_kvm(void)
 {
-	struct collect_sources_opts o = sources_opts();
+	struct sources_opts o = sources_opts();
 
-	return collect_sources_open_kvm(&o, &env.src);
-}
-
-static void stop_kvm(void)
-{
-	kvm_fini(env.src.kvm);
-	env.src.kvm = NULL;
+	return sources_open_kvm(&o);
 }
 
 static int start_collect(void)
 {
 	const struct tide_conf *c = conf_get();
+	const struct sources *src = sources_get();
 	struct collect_opts o = {
-		.cpu = env.src.cpu,
-		.net = env.src.net,
-		.kvm = env.src.kvm,
+		/* the sources chosen above: BPF, /proc or netlink, each as it could */
+		.readers = sources_readers(),
 		.ring_samples = c->ring_samples,
 		.max_vms = c->max_vms,
 		.tick_ms = c->tick_ms,
-		.sources = &env.src,
+		.host_cpus = c->host_cpus,
 	};
 	int err;
 
-	if (env.src.degraded)
+	if (src->degraded)
 		log_err("DEGRADED mode: cpu from %s, net from %s (see above why); `tidectl status` "
-			"says so too", env.src.cpu_mode, env.src.net_mode);
+			"says so too", src->cpu_mode, src->net_mode);
 	err = collect_init(&o);
 	if (err)
 		log_err("cannot start the collection: %s", strerror(-err));
@@ -454,9 +442,9 @@ static const struct module modules[] = {
 	{ "feat", feat_init, feat_fini },
 	{ "state", start_state, stop_state },
 	{ "virt", virt_init, virt_fini },
-	{ "cpu", start_cpu, stop_cpu },
+	{ "cpu", start_cpu, sources_close_cpu },
 	{ "net", start_net, stop_net },
-	{ "kvm", start_kvm, stop_kvm },
+	{ "kvm", start_kvm, sources_close_kvm },
 	/* collect before inv: inv feeds it the VMs it finds */
 	{ "collect", start_collect, collect_fini },
 	{ "inv", start_inv, inv_fini },

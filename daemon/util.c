@@ -19,33 +19,6 @@
 
 #include "util.h"
 
-ssize_t util_read_small(const char *path, char *buf, size_t buf_bytes)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
-	int err = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (got + 1 < buf_bytes) {
-		ssize_t n = read(fd, buf + got, buf_bytes - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			err = -errno;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (err)
-		return err;
-	if (buf_bytes)
-		buf[got] = '\0';
-	return (ssize_t)got;
-}
-
 int util_mkdir_p(const char *path, mode_t mode, char *failed, size_t failed_bytes)
 {
 	char buf[PATH_MAX];

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * util: small file-system helpers shared by the daemon modules.
+ * util: small helpers shared by the daemon modules: directories, pid
+ * files, sd_notify, clocks and number parsing.
  */
 #ifndef TIDE_UTIL_H
 #define TIDE_UTIL_H
@@ -17,13 +18,6 @@
  * the component that could not be made, for the message.
  */
 int util_mkdir_p(const char *path, mode_t mode, char *failed, size_t failed_bytes);
-
-/*
- * Read a small file (a /proc figure) whole into buf, NUL-terminated,
- * without stdio: no allocation, for the collection tick.  Bytes read (at
- * most buf_bytes - 1) or -errno.
- */
-ssize_t util_read_small(const char *path, char *buf, size_t buf_bytes);
 
 /* The directory part of path ("/run/tide" for "/run/tide/tided.sock") in
  * buf; -ENAMETOOLONG when it does not fit. */

@@ -23,7 +23,10 @@
 #include <unistd.h>
 
 #include "collect.h"
+#include "conf.h"
 #include "log.h"
+#include "sources.h"
+#include "store.h"
 #include "util.h"
 
 #define MAX_LINE 4096
@@ -85,11 +88,12 @@ static int desc_from_line(char *line, long i, long vcpus, const char *prefix,
 
 int main(int argc, char **argv)
 {
-	struct collect_sources_opts so = { .kvm_stats = true };
+	struct sources_opts so = { .kvm_stats = true };
 	/* set below: the KVM map is sized for max_vms */
-	struct collect_sources src;
+	const struct sources *src;
 	struct collect_opts co = { 0 };
-	struct collect_self self;
+	struct tide_conf *defaults;
+	struct store_self self;
 	struct vm_thread th[64];
 	struct vm_tap tap;
 	struct vm_desc d;
@@ -110,12 +114,14 @@ int main(int argc, char **argv)
 	log_init("collectbench", LOG_TO_STDERR, LOG_LEVEL_WARNING);
 	so.max_vms = (uint32_t)n;
 
-	if (collect_sources_open(&so, &src))
+	if (conf_defaults(&defaults))
 		goto out;
-	co.cpu = src.cpu;
-	co.net = src.net;
-	co.kvm = src.kvm;
-	co.sources = &src;
+	co.ring_samples = defaults->ring_samples;
+	conf_free(defaults);
+	if (sources_open(&so))
+		goto out;
+	src = sources_get();
+	co.readers = sources_readers();
 	co.max_vms = (uint32_t)n + 1;
 	if (collect_init(&co)) {
 		fprintf(stderr, "collectbench: collect_init failed\n");
@@ -149,7 +155,7 @@ int main(int argc, char **argv)
 	period_ns = 1000000000ull / (uint64_t)hz;
 	cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	wall0 = next = clock_ns(CLOCK_MONOTONIC);
-	collect_self(&self);
+	store_self(&self);
 	uint64_t self_ticks0 = self.ticks, self_total0 = self.total_ns;
 	while (clock_ns(CLOCK_MONOTONIC) - wall0 < (uint64_t)seconds * 1000000000ull) {
 		struct timespec ts;
@@ -165,11 +171,11 @@ int main(int argc, char **argv)
 	uint64_t cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 	uint64_t wall_ns = clock_ns(CLOCK_MONOTONIC) - wall0;
 
-	collect_self(&self);
+	store_self(&self);
 	printf("vms=%u\nthreads=%ld\ntaps=%ld\ncpu_mode=%s\nnet_mode=%s\nticks=%ld\n"
 	       "avg_tick_cpu_ns=%" PRIu64 "\nmax_tick_cpu_ns=%" PRIu64 "\n"
 	       "process_cpu_ns=%" PRIu64 "\nwall_ns=%" PRIu64 "\ncore_pct=%.3f\n",
-	       collect_vm_count(), n * vcpus, n, src.cpu_mode, src.net_mode, ticks,
+	       store_vm_count(), n * vcpus, n, src->cpu_mode, src->net_mode, ticks,
 	       (self.total_ns - self_total0) / (self.ticks - self_ticks0 ?: 1), self.max_ns,
 	       cpu_ns, wall_ns, 100.0 * (double)cpu_ns / (double)wall_ns);
 	err = 0;
@@ -182,7 +188,7 @@ stop_fv:
 fini:
 	collect_fini();
 close_src:
-	collect_sources_close(&src);
+	sources_close();
 out:
 	log_fini();
 	return err;

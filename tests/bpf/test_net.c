@@ -136,30 +136,30 @@ static void print_stats(const char *tag, const struct net_if_stats *bpf, const s
 	printf("%-6s %-6s %12s %10s %12s %10s %10s %10s\n", tag, "source",
 	       "rx_bytes", "rx_pkts", "tx_bytes", "tx_pkts", "rx_drop", "tx_drop");
 	printf("%-6s %-6s %12llu %10llu %12llu %10llu %10llu %10llu\n", tag, "bpf",
-	       (unsigned long long)bpf->rx_bytes, (unsigned long long)bpf->rx_packets,
-	       (unsigned long long)bpf->tx_bytes, (unsigned long long)bpf->tx_packets,
-	       (unsigned long long)bpf->rx_dropped, (unsigned long long)bpf->tx_dropped);
+	       (unsigned long long)bpf->c.rx_bytes, (unsigned long long)bpf->c.rx_packets,
+	       (unsigned long long)bpf->c.tx_bytes, (unsigned long long)bpf->c.tx_packets,
+	       (unsigned long long)bpf->c.rx_dropped, (unsigned long long)bpf->c.tx_dropped);
 	printf("%-6s %-6s %12llu %10llu %12llu %10llu %10llu %10llu\n", tag, "link",
-	       (unsigned long long)link->rx_bytes, (unsigned long long)link->rx_packets,
-	       (unsigned long long)link->tx_bytes, (unsigned long long)link->tx_packets,
-	       (unsigned long long)link->rx_dropped, (unsigned long long)link->tx_dropped);
+	       (unsigned long long)link->c.rx_bytes, (unsigned long long)link->c.rx_packets,
+	       (unsigned long long)link->c.tx_bytes, (unsigned long long)link->c.tx_packets,
+	       (unsigned long long)link->c.rx_dropped, (unsigned long long)link->c.tx_dropped);
 }
 
 static void check_equal(const struct net_if_stats *bpf, const struct net_if_stats *link)
 {
-	CHECK(bpf->rx_bytes == link->rx_bytes, "rx_bytes bpf %llu != link %llu",
-	      (unsigned long long)bpf->rx_bytes, (unsigned long long)link->rx_bytes);
-	CHECK(bpf->rx_packets == link->rx_packets, "rx_packets bpf %llu != link %llu",
-	      (unsigned long long)bpf->rx_packets, (unsigned long long)link->rx_packets);
-	CHECK(bpf->tx_bytes == link->tx_bytes, "tx_bytes bpf %llu != link %llu",
-	      (unsigned long long)bpf->tx_bytes, (unsigned long long)link->tx_bytes);
-	CHECK(bpf->tx_packets == link->tx_packets, "tx_packets bpf %llu != link %llu",
-	      (unsigned long long)bpf->tx_packets, (unsigned long long)link->tx_packets);
+	CHECK(bpf->c.rx_bytes == link->c.rx_bytes, "rx_bytes bpf %llu != link %llu",
+	      (unsigned long long)bpf->c.rx_bytes, (unsigned long long)link->c.rx_bytes);
+	CHECK(bpf->c.rx_packets == link->c.rx_packets, "rx_packets bpf %llu != link %llu",
+	      (unsigned long long)bpf->c.rx_packets, (unsigned long long)link->c.rx_packets);
+	CHECK(bpf->c.tx_bytes == link->c.tx_bytes, "tx_bytes bpf %llu != link %llu",
+	      (unsigned long long)bpf->c.tx_bytes, (unsigned long long)link->c.tx_bytes);
+	CHECK(bpf->c.tx_packets == link->c.tx_packets, "tx_packets bpf %llu != link %llu",
+	      (unsigned long long)bpf->c.tx_packets, (unsigned long long)link->c.tx_packets);
 	if (bpf->flags & NET_STATS_DROPS) {
-		CHECK(bpf->rx_dropped == link->rx_dropped, "rx_dropped bpf %llu != link %llu",
-		      (unsigned long long)bpf->rx_dropped, (unsigned long long)link->rx_dropped);
-		CHECK(bpf->tx_dropped == link->tx_dropped, "tx_dropped bpf %llu != link %llu",
-		      (unsigned long long)bpf->tx_dropped, (unsigned long long)link->tx_dropped);
+		CHECK(bpf->c.rx_dropped == link->c.rx_dropped, "rx_dropped bpf %llu != link %llu",
+		      (unsigned long long)bpf->c.rx_dropped, (unsigned long long)link->c.rx_dropped);
+		CHECK(bpf->c.tx_dropped == link->c.tx_dropped, "tx_dropped bpf %llu != link %llu",
+		      (unsigned long long)bpf->c.tx_dropped, (unsigned long long)link->c.tx_dropped);
 	}
 }
 
@@ -312,25 +312,25 @@ static int cmd_count(int argc, char **argv)
 	if (err)
 		die("read_settled", err);
 	/* link stats count since the link was created: subtract what was there at attach */
-	link.rx_bytes -= link0.rx_bytes;
-	link.rx_packets -= link0.rx_packets;
-	link.tx_bytes -= link0.tx_bytes;
-	link.tx_packets -= link0.tx_packets;
-	link.rx_dropped -= link0.rx_dropped;
-	link.tx_dropped -= link0.tx_dropped;
+	link.c.rx_bytes -= link0.c.rx_bytes;
+	link.c.rx_packets -= link0.c.rx_packets;
+	link.c.tx_bytes -= link0.c.tx_bytes;
+	link.c.tx_packets -= link0.c.tx_packets;
+	link.c.rx_dropped -= link0.c.rx_dropped;
+	link.c.tx_dropped -= link0.c.tx_dropped;
 	print_stats("count", &bpf, &link);
 	check_equal(&bpf, &link);
-	CHECK(bpf.tx_packets == (uint64_t)n && bpf.rx_packets == (uint64_t)n,
+	CHECK(bpf.c.tx_packets == (uint64_t)n && bpf.c.rx_packets == (uint64_t)n,
 	      "expected exactly %d packets each way, got tx %llu rx %llu", n,
-	      (unsigned long long)bpf.tx_packets, (unsigned long long)bpf.rx_packets);
-	CHECK(bpf.tx_bytes == tx_wire_bytes && bpf.rx_bytes == rx_wire_bytes,
+	      (unsigned long long)bpf.c.tx_packets, (unsigned long long)bpf.c.rx_packets);
+	CHECK(bpf.c.tx_bytes == tx_wire_bytes && bpf.c.rx_bytes == rx_wire_bytes,
 	      "expected %llu bytes each way, got tx %llu rx %llu",
-	      (unsigned long long)tx_wire_bytes, (unsigned long long)bpf.tx_bytes,
-	      (unsigned long long)bpf.rx_bytes);
-	CHECK(bpf.rx_dropped == 0 && bpf.tx_dropped == 0, "unexpected drops");
+	      (unsigned long long)tx_wire_bytes, (unsigned long long)bpf.c.tx_bytes,
+	      (unsigned long long)bpf.c.rx_bytes);
+	CHECK(bpf.c.rx_dropped == 0 && bpf.c.tx_dropped == 0, "unexpected drops");
 	printf("RESULT rx_packets=%llu tx_packets=%llu rx_bytes=%llu tx_bytes=%llu\n",
-	       (unsigned long long)bpf.rx_packets, (unsigned long long)bpf.tx_packets,
-	       (unsigned long long)bpf.rx_bytes, (unsigned long long)bpf.tx_bytes);
+	       (unsigned long long)bpf.c.rx_packets, (unsigned long long)bpf.c.tx_packets,
+	       (unsigned long long)bpf.c.rx_bytes, (unsigned long long)bpf.c.tx_bytes);
 
 	CHECK(ours_attached(ctx, bpf.ifindex) == 2, "expected 2 programs of ours on '%s'", dev);
 	net_fini(ctx);
@@ -444,13 +444,13 @@ static int cmd_late(int argc, char **argv)
 		die("read_settled", err);
 	print_stats("late", &bpf, &link);
 	check_equal(&bpf, &link);
-	CHECK(bpf.tx_packets == 25 && bpf.tx_bytes == tx_bytes, "tx: %llu packets %llu bytes, expected 25, %llu",
-	      (unsigned long long)bpf.tx_packets, (unsigned long long)bpf.tx_bytes, (unsigned long long)tx_bytes);
-	CHECK(bpf.rx_packets == 40 && bpf.rx_bytes == rx_bytes, "rx: %llu packets %llu bytes, expected 40, %llu",
-	      (unsigned long long)bpf.rx_packets, (unsigned long long)bpf.rx_bytes, (unsigned long long)rx_bytes);
+	CHECK(bpf.c.tx_packets == 25 && bpf.c.tx_bytes == tx_bytes, "tx: %llu packets %llu bytes, expected 25, %llu",
+	      (unsigned long long)bpf.c.tx_packets, (unsigned long long)bpf.c.tx_bytes, (unsigned long long)tx_bytes);
+	CHECK(bpf.c.rx_packets == 40 && bpf.c.rx_bytes == rx_bytes, "rx: %llu packets %llu bytes, expected 40, %llu",
+	      (unsigned long long)bpf.c.rx_packets, (unsigned long long)bpf.c.rx_bytes, (unsigned long long)rx_bytes);
 	if (bpf.flags & NET_STATS_DROPS)
-		CHECK(bpf.rx_dropped == 40, "rx_dropped %llu, expected 40 (no handler)",
-		      (unsigned long long)bpf.rx_dropped);
+		CHECK(bpf.c.rx_dropped == 40, "rx_dropped %llu, expected 40 (no handler)",
+		      (unsigned long long)bpf.c.rx_dropped);
 
 	/* renamed away: detached from the device that still exists; renamed back: attached anew */
 	int ifindex = bpf.ifindex;
@@ -464,13 +464,13 @@ static int cmd_late(int argc, char **argv)
 	err = wait_attached(ctx, dev, true);
 	CHECK(err == 0, "not attached after '%s' came back: %d", dev, err);
 	err = net_read(ctx, dev, &bpf);
-	CHECK(!err && bpf.attach_seq == 2 && bpf.ifindex == ifindex && bpf.rx_packets == 0,
+	CHECK(!err && bpf.attach_seq == 2 && bpf.ifindex == ifindex && bpf.c.rx_packets == 0,
 	      "after rename back: err %d seq %u ifindex %d rx %llu", err, bpf.attach_seq,
-	      bpf.ifindex, (unsigned long long)bpf.rx_packets);
+	      bpf.ifindex, (unsigned long long)bpf.c.rx_packets);
 	send_raw("tnlate1", 3);
 	err = read_settled(ctx, dev, &bpf, &link);
-	CHECK(!err && bpf.rx_packets == 3, "after rename back: rx %llu, expected 3",
-	      (unsigned long long)bpf.rx_packets);
+	CHECK(!err && bpf.c.rx_packets == 3, "after rename back: rx %llu, expected 3",
+	      (unsigned long long)bpf.c.rx_packets);
 
 	if (run("ip link del tnlate0"))
 		die("deleting tnlate0", EIO);
@@ -478,10 +478,10 @@ static int cmd_late(int argc, char **argv)
 	CHECK(err == 0, "still attached after '%s' was deleted: %d", dev, err);
 	CHECK(ev.del_seen > 0, "no RTM_DELLINK event for '%s'", dev);
 	err = net_read(ctx, dev, &last);
-	CHECK(err == 0 && last.ifindex == 0 && last.rx_packets == bpf.rx_packets &&
-	      last.tx_packets == bpf.tx_packets && last.rx_dropped == bpf.rx_dropped,
+	CHECK(err == 0 && last.ifindex == 0 && last.c.rx_packets == bpf.c.rx_packets &&
+	      last.c.tx_packets == bpf.c.tx_packets && last.c.rx_dropped == bpf.c.rx_dropped,
 	      "after deletion net_read should give the last values: err %d ifindex %d rx %llu",
-	      err, last.ifindex, (unsigned long long)last.rx_packets);
+	      err, last.ifindex, (unsigned long long)last.c.rx_packets);
 	err = net_unwatch(ctx, dev);
 	CHECK(err == 0, "net_unwatch after deletion: %d", err);
 	printf("RESULT late_attached=1 late_detached=1 new_events=%d del_events=%d\n",
@@ -562,38 +562,38 @@ static int cmd_tap(int argc, char **argv)
 	       n_tx, (unsigned long long)tx_wire_bytes, n_read, (unsigned long long)read_bytes,
 	       n_rx, (unsigned long long)rx_bytes);
 	/* receive side: equal, drops included */
-	CHECK(bpf.rx_packets == link.rx_packets && bpf.rx_packets == (uint64_t)n_rx,
-	      "rx_packets bpf %llu link %llu expected %d", (unsigned long long)bpf.rx_packets,
-	      (unsigned long long)link.rx_packets, n_rx);
-	CHECK(bpf.rx_bytes == link.rx_bytes && bpf.rx_bytes == rx_bytes,
-	      "rx_bytes bpf %llu link %llu expected %llu", (unsigned long long)bpf.rx_bytes,
-	      (unsigned long long)link.rx_bytes, (unsigned long long)rx_bytes);
+	CHECK(bpf.c.rx_packets == link.c.rx_packets && bpf.c.rx_packets == (uint64_t)n_rx,
+	      "rx_packets bpf %llu link %llu expected %d", (unsigned long long)bpf.c.rx_packets,
+	      (unsigned long long)link.c.rx_packets, n_rx);
+	CHECK(bpf.c.rx_bytes == link.c.rx_bytes && bpf.c.rx_bytes == rx_bytes,
+	      "rx_bytes bpf %llu link %llu expected %llu", (unsigned long long)bpf.c.rx_bytes,
+	      (unsigned long long)link.c.rx_bytes, (unsigned long long)rx_bytes);
 	/* send side: BPF saw all offered; the link counts what the VM read, and drops */
-	CHECK(bpf.tx_packets == (uint64_t)n_tx && bpf.tx_bytes == tx_wire_bytes,
-	      "tx bpf %llu packets %llu bytes, expected %d, %llu", (unsigned long long)bpf.tx_packets,
-	      (unsigned long long)bpf.tx_bytes, n_tx, (unsigned long long)tx_wire_bytes);
-	CHECK(link.tx_packets == (uint64_t)n_read && link.tx_bytes == read_bytes,
-	      "link tx %llu packets %llu bytes, VM read %d, %llu", (unsigned long long)link.tx_packets,
-	      (unsigned long long)link.tx_bytes, n_read, (unsigned long long)read_bytes);
-	CHECK(link.tx_dropped > 0, "expected the tap to drop (queue full)");
+	CHECK(bpf.c.tx_packets == (uint64_t)n_tx && bpf.c.tx_bytes == tx_wire_bytes,
+	      "tx bpf %llu packets %llu bytes, expected %d, %llu", (unsigned long long)bpf.c.tx_packets,
+	      (unsigned long long)bpf.c.tx_bytes, n_tx, (unsigned long long)tx_wire_bytes);
+	CHECK(link.c.tx_packets == (uint64_t)n_read && link.c.tx_bytes == read_bytes,
+	      "link tx %llu packets %llu bytes, VM read %d, %llu", (unsigned long long)link.c.tx_packets,
+	      (unsigned long long)link.c.tx_bytes, n_read, (unsigned long long)read_bytes);
+	CHECK(link.c.tx_dropped > 0, "expected the tap to drop (queue full)");
 	if (bpf.flags & NET_STATS_DROPS) {
-		CHECK(bpf.tx_dropped == link.tx_dropped, "tx_dropped bpf %llu link %llu",
-		      (unsigned long long)bpf.tx_dropped, (unsigned long long)link.tx_dropped);
-		CHECK(bpf.tx_packets - bpf.tx_dropped == link.tx_packets,
+		CHECK(bpf.c.tx_dropped == link.c.tx_dropped, "tx_dropped bpf %llu link %llu",
+		      (unsigned long long)bpf.c.tx_dropped, (unsigned long long)link.c.tx_dropped);
+		CHECK(bpf.c.tx_packets - bpf.c.tx_dropped == link.c.tx_packets,
 		      "bpf tx_packets - tx_dropped %llu != link tx_packets %llu",
-		      (unsigned long long)(bpf.tx_packets - bpf.tx_dropped), (unsigned long long)link.tx_packets);
-		CHECK(bpf.tx_bytes - bpf.tx_dropped_bytes == link.tx_bytes,
+		      (unsigned long long)(bpf.c.tx_packets - bpf.c.tx_dropped), (unsigned long long)link.c.tx_packets);
+		CHECK(bpf.c.tx_bytes - bpf.c.tx_dropped_bytes == link.c.tx_bytes,
 		      "bpf tx_bytes - tx_dropped_bytes %llu != link tx_bytes %llu",
-		      (unsigned long long)(bpf.tx_bytes - bpf.tx_dropped_bytes), (unsigned long long)link.tx_bytes);
-		CHECK(bpf.rx_dropped == link.rx_dropped && bpf.rx_dropped == (uint64_t)n_rx,
-		      "rx_dropped bpf %llu link %llu expected %d", (unsigned long long)bpf.rx_dropped,
-		      (unsigned long long)link.rx_dropped, n_rx);
+		      (unsigned long long)(bpf.c.tx_bytes - bpf.c.tx_dropped_bytes), (unsigned long long)link.c.tx_bytes);
+		CHECK(bpf.c.rx_dropped == link.c.rx_dropped && bpf.c.rx_dropped == (uint64_t)n_rx,
+		      "rx_dropped bpf %llu link %llu expected %d", (unsigned long long)bpf.c.rx_dropped,
+		      (unsigned long long)link.c.rx_dropped, n_rx);
 	}
 	printf("RESULT tap_tx_packets=%llu tap_tx_dropped=%llu tap_tx_dropped_bytes=%llu "
 	       "tap_rx_packets=%llu tap_rx_dropped=%llu\n",
-	       (unsigned long long)bpf.tx_packets, (unsigned long long)bpf.tx_dropped,
-	       (unsigned long long)bpf.tx_dropped_bytes,
-	       (unsigned long long)bpf.rx_packets, (unsigned long long)bpf.rx_dropped);
+	       (unsigned long long)bpf.c.tx_packets, (unsigned long long)bpf.c.tx_dropped,
+	       (unsigned long long)bpf.c.tx_dropped_bytes,
+	       (unsigned long long)bpf.c.rx_packets, (unsigned long long)bpf.c.rx_dropped);
 	net_fini(ctx);
 	close(tap);
 	return failures ? 1 : 0;

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * collect driven with canned raw figures and a clock the test steps, for
- * the tests of what is built from it (show, textfile).  Include after
- * unit.h; one test binary at a time, so the state is static.
+ * the tests of what is built from the store (show, textfile).  Include
+ * after unit.h; one test binary at a time, so the state is static.  The
+ * sources reported are the test's: it includes sources.c to set them.
  */
 #ifndef TIDE_FAKE_COLLECT_H
 #define TIDE_FAKE_COLLECT_H
 
+#include "../../daemon/sources.c"
 #include "collect.h"
+#include "store.h"
 
 #define FAKE_MAX 32
 #define FAKE_NS 1000000000ull
@@ -21,6 +24,8 @@ static struct {
 	struct collect_tap_raw tap[FAKE_MAX];
 	int n_taps;
 	struct collect_host_raw host;
+	struct collect_vm_raw vm;		/* every VM's KVM figures */
+	int tracked_threads, tracked_taps;
 } fake;
 
 static inline uint64_t fake_clock(void)
@@ -80,29 +85,80 @@ static inline int fake_read_host(struct collect_host_raw *out)
 	return 0;
 }
 
-static const struct collect_readers fake_readers = {
-	.thread = fake_read_thread,
-	.tap = fake_read_tap,
-	.host = fake_read_host,
-};
-
-static inline int fake_collect_start(const struct collect_sources *sources)
+static inline int fake_read_vm(pid_t pid, struct collect_vm_raw *out)
 {
-	struct collect_opts o = {
-		.ring_samples = 8,
-		.max_vms = 16,
-		.clock_ns = fake_clock,
-		.readers = &fake_readers,
-		.sources = sources,
-	};
+	*out = fake.vm;
+	return 0;
+}
 
+static inline int fake_track_thread(uint32_t slot, pid_t pid, const struct vm_thread *t)
+{
+	fake.tracked_threads++;
+	return 0;
+}
+
+static inline void fake_untrack_thread(const struct vm_thread *t)
+{
+	fake.tracked_threads--;
+}
+
+static inline int fake_track_tap(uint32_t slot, const char *ifname)
+{
+	fake.tracked_taps++;
+	return 0;
+}
+
+static inline void fake_untrack_tap(const char *ifname)
+{
+	fake.tracked_taps--;
+}
+
+static inline int fake_track_vm(uint32_t slot, pid_t pid)
+{
+	return 0;
+}
+
+static struct collect_readers fake_readers;
+
+/*
+ * Start collect over the fakes with o's sizes (and host_cpus), with a KVM
+ * collector or without; the clock at 500 s, a 4-CPU host.
+ */
+static inline int fake_collect_init(const struct sources *sources, struct collect_opts o,
+				    bool kvm)
+{
+	fake_readers = (struct collect_readers){
+		.track_thread = fake_track_thread,
+		.untrack_thread = fake_untrack_thread,
+		.track_tap = fake_track_tap,
+		.untrack_tap = fake_untrack_tap,
+		.track_vm = kvm ? fake_track_vm : NULL,
+		.thread = fake_read_thread,
+		.tap = fake_read_tap,
+		.vm = kvm ? fake_read_vm : NULL,
+		.host = fake_read_host,
+	};
+	o.clock_ns = fake_clock;
+	o.readers = &fake_readers;
 	memset(&fake, 0, sizeof(fake));
+	/* what sources_open() would have found, as show and textfile report it */
+	memset(&ss, 0, sizeof(ss));
+	if (sources) {
+		ss.s = *sources;
+		ss.opened = true;
+	}
 	fake.now_ns = 500 * FAKE_NS;
 	fake.host = (struct collect_host_raw){
 		.cpu_busy_ticks = 100, .cpu_total_ticks = 1000, .cpus = 4,
 		.memory_bytes = 16ull << 30, .memory_available_bytes = 12ull << 30,
 	};
 	return collect_init(&o);
+}
+
+static inline int fake_collect_start(const struct sources *sources)
+{
+	return fake_collect_init(sources, (struct collect_opts){ .ring_samples = 8, .max_vms = 16 },
+				 false);
 }
 
 /* A VM with vcpus threads (tids pid+1..) and the given taps (NULL-terminated). */

@@ -65,6 +65,7 @@ static const char good_conf[] =
 	"libvirt_reconnect_max_ms = 2000;\n"
 	"ring_samples = 128;\n"
 	"max_vms = 300;\n"
+	"host_cpus = 2;\n"
 	"cpu_source = \"raw_tp\";\n"
 	"net_source = \"netlink\";\n"
 	"kvm_stats = false;\n"
@@ -93,6 +94,7 @@ static void test_good_file_with_every_key(void **state)
 	assert_int_equal(c->libvirt_reconnect_max_ms, 2000);
 	assert_int_equal(c->ring_samples, 128);
 	assert_int_equal(c->max_vms, 300);
+	assert_int_equal(c->host_cpus, 2);
 	assert_int_equal(c->cpu_source, CONF_CPU_RAW_TP);
 	assert_int_equal(c->net_source, CONF_NET_NETLINK);
 	assert_false(c->kvm_stats);
@@ -127,6 +129,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->libvirt_reconnect_max_ms, 30000);
 	assert_int_equal(c->ring_samples, 64);
 	assert_int_equal(c->max_vms, 256);
+	assert_int_equal(c->host_cpus, 0);	/* the online CPUs */
 	assert_int_equal(c->cpu_source, CONF_CPU_AUTO);
 	assert_int_equal(c->net_source, CONF_NET_AUTO);
 	assert_true(c->kvm_stats);
@@ -240,6 +243,8 @@ static void test_out_of_range(void **state)
 		     "tided.conf:1: 'ring_samples' must be an integer between 2 and 4096, got 1");
 	expect_error("max_vms = 0;\n",
 		     "tided.conf:1: 'max_vms' must be an integer between 1 and 4096, got 0");
+	expect_error("host_cpus = -1;\n",
+		     "tided.conf:1: 'host_cpus' must be an integer between 0 and 65536, got -1");
 	expect_error("libvirt_run_dir = \"run/libvirt\";\n",
 		     "tided.conf:1: 'libvirt_run_dir' must be an absolute path, got \"run/libvirt\"");
 	expect_error("log_level = \"loud\";\n",
@@ -395,6 +400,7 @@ static void test_shipped_file_is_valid_and_matches_defaults(void **state)
 	assert_int_equal(c->libvirt_reconnect_max_ms, d->libvirt_reconnect_max_ms);
 	assert_int_equal(c->ring_samples, d->ring_samples);
 	assert_int_equal(c->max_vms, d->max_vms);
+	assert_int_equal(c->host_cpus, d->host_cpus);
 	assert_int_equal(c->cpu_source, d->cpu_source);
 	assert_int_equal(c->net_source, d->net_source);
 	assert_int_equal(c->kvm_stats, d->kvm_stats);

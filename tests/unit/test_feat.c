@@ -96,6 +96,7 @@ static void test_status_reply(void **state)
 {
 	static const char text[] =
 		"tick_ms = 250;\n"
+		"host_cpus = 6;\n"
 		"peers = ( { name = \"h2\"; uri = \"qemu+tcp://10.0.0.2/system\"; } );\n";
 	char *dir = unit_mkdtemp("status");
 	char *path = unit_write_file(dir, "tided.conf", text);
@@ -112,6 +113,7 @@ static void test_status_reply(void **state)
 	assert_string_equal(json_object_get_string(json_object_object_get(reply, "config")), path);
 	assert_true(json_object_get_boolean(json_object_object_get(reply, "config_loaded")));
 	assert_int_equal(json_object_get_int(json_object_object_get(reply, "tick_ms")), 250);
+	assert_int_equal(json_object_get_int(json_object_object_get(reply, "host_cpus")), 6);
 	assert_string_equal(json_object_get_string(json_object_object_get(reply, "libvirt_uri")),
 			    TIDE_DEFAULT_LIBVIRT_URI);
 	assert_true(json_object_object_get_ex(reply, "peers", &v));

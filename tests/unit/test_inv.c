@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "../../daemon/inv.c"
+#include "store.h"
 
 #define WATCHDOG_MS 20000
 #define UUID1 "11111111-2222-3333-4444-555555555555"
@@ -366,7 +367,7 @@ int __wrap_virt_domain_get_xml_desc(virDomainPtr dom, unsigned int flags, char *
 
 static int setup(void **state)
 {
-	struct collect_opts co = { .readers = &no_readers, .ring_samples = 4 };
+	struct collect_opts co = { .readers = &no_readers, .ring_samples = 4, .max_vms = 16 };
 
 	memset(&fx, 0, sizeof(fx));
 	garbage_for = NULL;
@@ -413,9 +414,16 @@ static int start_inv(void)
 			assert_int_equal(loop_run_once(10), 0);	\
 	} while (0)
 
-static const struct collect_vm *vm(const char *name)
+static const struct vm_desc *vm(const char *name)
 {
-	return collect_vm_find(name);
+	const struct store_vm *v = store_vm_find(name);
+
+	return v ? store_vm_desc(v) : NULL;
+}
+
+static uint32_t slot(const char *name)
+{
+	return store_vm_slot(store_vm_find(name));
 }
 
 static virDomainPtr dom(const char *name)
@@ -431,16 +439,16 @@ static void test_initial_inventory(void **state)
 	assert_int_equal(start_inv(), 0);
 	assert_true(inv_connected());
 	/* vm3 is shut off */
-	assert_int_equal(collect_vm_count(), 2);
+	assert_int_equal(store_vm_count(), 2);
 	assert_non_null(vm("vm1"));
-	assert_int_equal(vm("vm1")->desc.pid, 4242);
-	assert_int_equal(vm("vm1")->desc.n_threads, 2);
-	assert_int_equal(vm("vm1")->desc.memory_bytes, 128ull << 20);
-	assert_int_equal(vm("vm1")->desc.n_taps, 1);
-	assert_string_equal(vm("vm1")->desc.taps[0].ifname, "tap-t1");
-	assert_string_equal(vm("vm1")->desc.state, "running");
-	assert_int_equal(vm("vm2")->desc.pid, 5252);
-	assert_int_equal(vm("vm2")->desc.n_threads, 1);
+	assert_int_equal(vm("vm1")->pid, 4242);
+	assert_int_equal(vm("vm1")->n_threads, 2);
+	assert_int_equal(vm("vm1")->memory_bytes, 128ull << 20);
+	assert_int_equal(vm("vm1")->n_taps, 1);
+	assert_string_equal(vm("vm1")->taps[0].ifname, "tap-t1");
+	assert_string_equal(vm("vm1")->state, "running");
+	assert_int_equal(vm("vm2")->pid, 5252);
+	assert_int_equal(vm("vm2")->n_threads, 1);
 	assert_null(vm("vm3"));
 	assert_int_equal(fx.tracked_threads, 3);
 }
@@ -461,24 +469,24 @@ static void test_events_add_and_remove(void **state)
 	/* suspended: still tracked, state follows */
 	d = dom("vm2");
 	assert_int_equal(virDomainSuspend(d), 0);
-	RUN_UNTIL(!strcmp(vm("vm2")->desc.state, "paused"));
+	RUN_UNTIL(!strcmp(vm("vm2")->state, "paused"));
 	assert_int_equal(virDomainResume(d), 0);
-	RUN_UNTIL(!strcmp(vm("vm2")->desc.state, "running"));
+	RUN_UNTIL(!strcmp(vm("vm2")->state, "running"));
 	virDomainFree(d);
 
 	/* started, with its vCPU threads appearing only later */
 	d = dom("vm3");
 	assert_int_equal(virDomainCreate(d), 0);
 	RUN_UNTIL(vm("vm3"));
-	assert_int_equal(vm("vm3")->desc.pid, 0);
-	assert_int_equal(vm("vm3")->desc.n_threads, 0);
+	assert_int_equal(vm("vm3")->pid, 0);
+	assert_int_equal(vm("vm3")->n_threads, 0);
 	fake_qemu(fx.x.proc, 6363, UUID3);
 	fake_thread(fx.x.proc, 6363, 6364, "CPU 0/KVM");
 	pid_file(fx.x.run, "vm3", "6363");
-	RUN_UNTIL(vm("vm3")->desc.n_threads == 1);
-	assert_int_equal(vm("vm3")->desc.pid, 6363);
+	RUN_UNTIL(vm("vm3")->n_threads == 1);
+	assert_int_equal(vm("vm3")->pid, 6363);
 	fake_thread(fx.x.proc, 6363, 6365, "CPU 1/KVM");
-	RUN_UNTIL(vm("vm3")->desc.n_threads == 2);
+	RUN_UNTIL(vm("vm3")->n_threads == 2);
 	assert_true(vm_by_uuid(UUID3)->complete);
 	assert_int_equal(fx.tracked_threads, 3);
 	virDomainFree(d);
@@ -492,12 +500,12 @@ static void test_events_add_and_remove(void **state)
 			       "</interface></devices></domain>", 0);
 	assert_non_null(d);
 	RUN_UNTIL(vm("tr"));
-	assert_int_equal(vm("tr")->desc.n_taps, 1);
-	assert_int_equal(collect_vm_count(), 3);
+	assert_int_equal(vm("tr")->n_taps, 1);
+	assert_int_equal(store_vm_count(), 3);
 	assert_int_equal(virDomainDestroy(d), 0);
 	virDomainFree(d);
 	RUN_UNTIL(!vm("tr"));
-	assert_int_equal(collect_vm_count(), 2);
+	assert_int_equal(store_vm_count(), 2);
 }
 
 static void test_garbage_xml_from_libvirt(void **state)
@@ -518,19 +526,19 @@ static void test_reconnect_after_libvirtd_restart(void **state)
 	uint32_t slot1, slot2;
 
 	assert_int_equal(start_inv(), 0);
-	slot1 = vm("vm1")->slot;
-	slot2 = vm("vm2")->slot;
+	slot1 = slot("vm1");
+	slot2 = slot("vm2");
 	/* what libvirt calls when libvirtd goes away */
 	on_close(is.conn, VIR_CONNECT_CLOSE_REASON_EOF, NULL);
 	assert_false(inv_connected());
 	RUN_UNTIL(!is.conn);
 	/* tracked VMs stay while libvirt is away */
-	assert_int_equal(collect_vm_count(), 2);
+	assert_int_equal(store_vm_count(), 2);
 	RUN_UNTIL(inv_connected());
 	assert_int_equal(inv_reconnects(), 1);
 	/* reconciled: the same VMs in the same slots, figures going on */
-	assert_int_equal(vm("vm1")->slot, slot1);
-	assert_int_equal(vm("vm2")->slot, slot2);
+	assert_int_equal(slot("vm1"), slot1);
+	assert_int_equal(slot("vm2"), slot2);
 	assert_int_equal(fx.tracked_threads, 3);
 }
 
@@ -543,12 +551,12 @@ static void test_libvirt_unreachable_then_back(void **state)
 	assert_int_equal(rename(fx.x.node, path), 0);
 	assert_int_equal(start_inv(), 0);
 	assert_false(inv_connected());
-	assert_int_equal(collect_vm_count(), 0);
+	assert_int_equal(store_vm_count(), 0);
 	assert_true(is.reconnect_timer > 0);
 	/* libvirt answers again: connected on a later try, VMs tracked */
 	assert_int_equal(rename(path, fx.x.node), 0);
 	RUN_UNTIL(inv_connected());
-	assert_int_equal(collect_vm_count(), 2);
+	assert_int_equal(store_vm_count(), 2);
 }
 
 int main(void)

@@ -209,7 +209,7 @@ int __wrap_tnl_link_get(struct tnl *nl, const char *ifname, struct tnl_link *out
 			memset(out, 0, sizeof(*out));
 			out->ifindex = fk.links[i].ifindex;
 			snprintf(out->ifname, IFNAMSIZ, "%s", ifname);
-			out->rx_packets = 1000 + out->ifindex;
+			out->c.rx_packets = 1000 + out->ifindex;
 			return 0;
 		}
 	return -ENODEV;
@@ -582,9 +582,9 @@ static void test_present_link_attached_at_watch(void **state)
 	assert_int_equal(tcx_count(7), 2);
 	count_packets(7, 11, 5);
 	assert_int_equal(net_read(ctx, "vnet0", &st), 0);
-	assert_int_equal(st.rx_packets, 11);
-	assert_int_equal(st.tx_packets, 5);
-	assert_int_equal(st.rx_bytes, 1100);
+	assert_int_equal(st.c.rx_packets, 11);
+	assert_int_equal(st.c.tx_packets, 5);
+	assert_int_equal(st.c.rx_bytes, 1100);
 	assert_int_equal(st.vm_slot, 3);
 	assert_int_equal(st.attach_seq, 1);
 	assert_int_equal(st.flags, NET_STATS_BPF | NET_STATS_ATTACHED | NET_STATS_DROPS);
@@ -621,7 +621,7 @@ static void test_link_appears_then_goes(void **state)
 	/* the last values stay readable */
 	assert_int_equal(net_read(ctx, "vnet0", &st), 0);
 	assert_int_equal(st.ifindex, 0);
-	assert_int_equal(st.rx_packets, 4);
+	assert_int_equal(st.c.rx_packets, 4);
 	assert_int_equal(st.flags & NET_STATS_ATTACHED, 0);
 
 	/* it comes back: counters restart, attach_seq says so */
@@ -630,7 +630,7 @@ static void test_link_appears_then_goes(void **state)
 	assert_int_equal(net_read(ctx, "vnet0", &st), 0);
 	assert_int_equal(st.ifindex, 8);
 	assert_int_equal(st.attach_seq, 2);
-	assert_int_equal(st.rx_packets, 0);
+	assert_int_equal(st.c.rx_packets, 0);
 	net_fini(ctx);
 	assert_int_equal(tcx_total(), 0);
 }
@@ -813,7 +813,7 @@ static void test_force_netlink(void **state)
 	assert_int_equal(net_watch(ctx, "vnet0", 4), 0);
 	assert_int_equal(tcx_total(), 0);
 	assert_int_equal(net_read(ctx, "vnet0", &st), 0);
-	assert_int_equal(st.rx_packets, 1007);	/* from the (fake) link stats */
+	assert_int_equal(st.c.rx_packets, 1007);	/* from the (fake) link stats */
 	assert_int_equal(st.vm_slot, 4);
 	assert_int_equal(st.flags, NET_STATS_DROPS);
 	net_fini(ctx);

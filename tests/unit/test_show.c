@@ -18,7 +18,7 @@
 #define UUID1 "11111111-2222-3333-4444-555555555555"
 #define UUID2 "11111111-2222-3333-4444-666666666666"
 
-static const struct collect_sources sources = {
+static const struct sources sources = {
 	.cpu_mode = "tp_btf", .net_mode = "tcx", .kvm_mode = "off",
 	.kvm_note = "the kernel has no kvm:kvm_exit tracepoint (no KVM)",
 };
@@ -37,11 +37,11 @@ static int setup(void **state)
 	fake_thread(102)->on_cpu_ns = 250000000;
 	fake_thread(102)->wait_ns = 100000000;
 	fake_thread(101)->switches = 40;
-	fake_tap("tap-a0")->rx_bytes = 1000;	/* host receives: the VM sent */
-	fake_tap("tap-a0")->rx_packets = 10;
-	fake_tap("tap-a0")->tx_bytes = 8000;	/* host sends: the VM received */
-	fake_tap("tap-a0")->tx_packets = 20;
-	fake_tap("tap-a0")->tx_drops = 2;
+	fake_tap("tap-a0")->c.rx_bytes = 1000;	/* host receives: the VM sent */
+	fake_tap("tap-a0")->c.rx_packets = 10;
+	fake_tap("tap-a0")->c.tx_bytes = 8000;	/* host sends: the VM received */
+	fake_tap("tap-a0")->c.tx_packets = 20;
+	fake_tap("tap-a0")->c.tx_dropped = 2;
 	fake.host.cpu_busy_ticks += 50;
 	fake.host.cpu_total_ticks += 100;
 	fake_tick(1.0);
@@ -254,6 +254,9 @@ static void test_host_show_shape(void **state)
 	assert_true(fabs(getd(r, "load_ratio") - 0.1875) < 1e-9);
 	assert_int_equal(geti(r, "interval_ns"), 1000000000);
 	assert_int_equal(geti(r, "ring_samples"), 8);
+	/* no host_cpus configured: the capacity is the online CPUs */
+	assert_int_equal(geti(r, "online_cpus"), 4);
+	assert_int_equal(geti(r, "host_cpus"), 0);
 	gets(r, "hostname");
 	o = get(r, "collection", json_type_object);
 	assert_int_equal(geti(o, "ticks"), 1);
@@ -268,6 +271,16 @@ static void test_host_show_shape(void **state)
 	assert_string_equal(gets(o, "kvm"), "off");
 	assert_string_equal(gets(o, "kvm_note"), sources.kvm_note);
 	assert_false(json_object_get_boolean(get(r, "degraded", json_type_boolean)));
+	json_object_put(r);
+
+	/* a host owning 2 of the machine's CPUs (host_cpus = 2 on reload) */
+	collect_set_host_cpus(2);
+	r = call("{\"cmd\": \"host show\"}");
+	assert_int_equal(geti(r, "cpus"), 2);
+	assert_int_equal(geti(r, "online_cpus"), 4);
+	assert_int_equal(geti(r, "host_cpus"), 2);
+	/* 0.75 CPU of 2 */
+	assert_true(fabs(getd(r, "load_ratio") - 0.375) < 1e-9);
 	o = get(r, "libvirt", json_type_object);
 	assert_false(json_object_get_boolean(get(o, "connected", json_type_boolean)));
 	geti(o, "reconnects");

@@ -16,7 +16,7 @@
 #include "log.h"
 #include "textfile.h"
 
-static const struct collect_sources sources = {
+static const struct sources sources = {
 	.cpu_mode = "raw_tp", .net_mode = "netlink", .kvm_mode = "off", .degraded = true,
 };
 
@@ -50,9 +50,9 @@ static int setup(void **state)
 	}
 	fake_thread(101)->on_cpu_ns = 1500000000;	/* 1.5 s */
 	fake_thread(102)->wait_ns = 250000000;
-	fake_tap("tap0")->rx_bytes = 1000;		/* the VM sent */
-	fake_tap("tap0")->tx_bytes = 7000;		/* the VM received */
-	fake_tap("tap0")->tx_drops = 3;
+	fake_tap("tap0")->c.rx_bytes = 1000;		/* the VM sent */
+	fake_tap("tap0")->c.tx_bytes = 7000;		/* the VM received */
+	fake_tap("tap0")->c.tx_dropped = 3;
 	fake_tap("tap1")->has_drops = false;
 	fake.host.cpu_busy_ticks += 10;
 	fake.host.cpu_total_ticks += 40;
