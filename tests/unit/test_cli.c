@@ -6,15 +6,8 @@
  */
 #include "unit.h"
 
+#include "capture.h"
 #include "cli.h"
-
-struct capture {
-	char *out_buf, *err_buf;
-	size_t out_len, err_len;
-	FILE *out, *err;
-};
-
-static struct capture cap;
 
 /* which command ran, with what */
 static struct {
@@ -26,36 +19,14 @@ static struct {
 static int setup(void **state)
 {
 	cli_reset("/usr/bin/tidectl");
-	memset(&cap, 0, sizeof(cap));
 	memset(&seen, 0, sizeof(seen));
-	cap.out = open_memstream(&cap.out_buf, &cap.out_len);
-	cap.err = open_memstream(&cap.err_buf, &cap.err_len);
-	if (!cap.out || !cap.err)
-		return -1;
-	cli.out = cap.out;
-	cli.err = cap.err;
-	return 0;
+	return cap_open();
 }
 
 static int teardown(void **state)
 {
-	fclose(cap.out);
-	fclose(cap.err);
-	free(cap.out_buf);
-	free(cap.err_buf);
+	cap_close();
 	return 0;
-}
-
-static const char *out_text(void)
-{
-	fflush(cap.out);
-	return cap.out_buf ? cap.out_buf : "";
-}
-
-static const char *err_text(void)
-{
-	fflush(cap.err);
-	return cap.err_buf ? cap.err_buf : "";
 }
 
 #define RECORDER(name)						\

@@ -8,47 +8,20 @@
  */
 #include "unit.h"
 
+#include "capture.h"
 #include "cli.h"
 #include "reply.h"
-
-static struct {
-	char *out_buf, *err_buf;
-	size_t out_len, err_len;
-	FILE *out, *err;
-} cap;
 
 static int setup(void **state)
 {
 	cli_reset("tidectl");
-	memset(&cap, 0, sizeof(cap));
-	cap.out = open_memstream(&cap.out_buf, &cap.out_len);
-	cap.err = open_memstream(&cap.err_buf, &cap.err_len);
-	if (!cap.out || !cap.err)
-		return -1;
-	cli.out = cap.out;
-	cli.err = cap.err;
-	return 0;
+	return cap_open();
 }
 
 static int teardown(void **state)
 {
-	fclose(cap.out);
-	fclose(cap.err);
-	free(cap.out_buf);
-	free(cap.err_buf);
+	cap_close();
 	return 0;
-}
-
-static const char *out_text(void)
-{
-	fflush(cap.out);
-	return cap.out_buf ? cap.out_buf : "";
-}
-
-static const char *err_text(void)
-{
-	fflush(cap.err);
-	return cap.err_buf ? cap.err_buf : "";
 }
 
 static void adopt(struct reply *r, const char *cmd, const char *text)

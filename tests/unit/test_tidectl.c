@@ -20,6 +20,7 @@
 #include "../../tidectl/tidectl.c"
 #undef main
 
+#include "capture.h"
 #include "tidectl_replies.h"
 
 #define MAX_CANNED 4
@@ -38,11 +39,6 @@ static struct {
 	atomic_int served;
 } fake;
 
-static struct {
-	char *out_buf, *err_buf;
-	size_t out_len, err_len;
-	FILE *out, *err;
-} cap;
 
 static void serve_one(int fd)
 {
@@ -112,7 +108,6 @@ static int setup(void **state)
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
 	memset(&fake, 0, sizeof(fake));
-	memset(&cap, 0, sizeof(cap));
 	fake.dir = unit_mkdtemp("tidectl");
 	if (!fake.dir || asprintf(&fake.sock, "%s/tided.sock", fake.dir) < 0)
 		return -1;
@@ -123,9 +118,7 @@ static int setup(void **state)
 		return -1;
 	if (pthread_create(&fake.thread, NULL, fake_main, NULL))
 		return -1;
-	cap.out = open_memstream(&cap.out_buf, &cap.out_len);
-	cap.err = open_memstream(&cap.err_buf, &cap.err_len);
-	return cap.out && cap.err ? 0 : -1;
+	return cap_open();
 }
 
 static int teardown(void **state)
@@ -137,23 +130,8 @@ static int teardown(void **state)
 		free(fake.canned[i].reply);
 	unit_rmtree(fake.dir);
 	free(fake.sock);
-	fclose(cap.out);
-	fclose(cap.err);
-	free(cap.out_buf);
-	free(cap.err_buf);
+	cap_close();
 	return 0;
-}
-
-static const char *out_text(void)
-{
-	fflush(cap.out);
-	return cap.out_buf ? cap.out_buf : "";
-}
-
-static const char *err_text(void)
-{
-	fflush(cap.err);
-	return cap.err_buf ? cap.err_buf : "";
 }
 
 /* tidectl's main() with the output captured: its exit status */
