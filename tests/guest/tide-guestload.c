@@ -9,6 +9,13 @@
  *   dirty RATE WSS_MIB   rewrite RATE pages/s (paced every 10 ms) cycling over a
  *                        working set of WSS_MIB MiB; "dirty 0 0" stops and frees it
  *   dirtyfast WSS_MIB    rewrite the working set as fast as one thread can
+ *   dirtyrand RATE WSS_MIB   as dirty, but each page written is drawn
+ *                        uniformly at random from the working set (same rate,
+ *                        same set: the other shape of the dirty curve W(t))
+ *   wt T_MS[,T_MS...]    the true dirty curve: for each window length T, the
+ *                        distinct pages of the working set written in the last
+ *                        T ms, from the program's own record of its writes:
+ *                        ok now_ms=N wss_pages=P w=T:PAGES,T:PAGES...
  *   ballast MIB          (re)allocate a filled, never rewritten area of MIB MiB
  *   verify               check every page now: ok pages=N expected_pages=E
  *                        mismatches=M total_mismatches=T gen=G written=W
@@ -114,8 +121,9 @@
 enum { REG_WSS, REG_BALLAST, REG_COUNT };
 static const char *const region_names[REG_COUNT] = { "wss", "ballast" };
 
-enum dirty_mode { DIRTY_OFF, DIRTY_PACED, DIRTY_FAST };
-static const char *const dirty_mode_names[] = { "off", "paced", "fast" };
+enum dirty_mode { DIRTY_OFF, DIRTY_PACED, DIRTY_FAST, DIRTY_RANDOM };
+static const char *const dirty_mode_names[] = { "off", "paced", "fast", "random" };
+#define MAX_WT_WINDOWS		16
 
 struct region {
 	size_t npages;
@@ -123,6 +131,7 @@ struct region {
 	unsigned char *mem;
 	uint64_t *sum;		/* recorded checksum per page, apart from the pages themselves */
 	uint32_t *gen;		/* generation the page was last written with */
+	uint64_t *written_ns;	/* CLOCK_MONOTONIC of its last write (0: never): W(t) */
 	uint8_t *bad;		/* mismatch already counted: count each corruption once */
 	pthread_mutex_t *locks;	/* one per chunk */
 };
@@ -480,6 +489,7 @@ static void region_free(struct region *r)
 	free(r->locks);
 	free(r->sum);
 	free(r->gen);
+	free(r->written_ns);
 	free(r->bad);
 	memset(r, 0, sizeof(*r));
 }
@@ -502,9 +512,10 @@ static int region_alloc(struct region *r, int reg, size_t npages)
 	r->npages = npages;
 	r->sum = calloc(npages, sizeof(*r->sum));
 	r->gen = calloc(npages, sizeof(*r->gen));
+	r->written_ns = calloc(npages, sizeof(*r->written_ns));
 	r->bad = calloc(npages, sizeof(*r->bad));
 	r->locks = calloc(nchunks, sizeof(*r->locks));
-	if (!r->sum || !r->gen || !r->bad || !r->locks) {
+	if (!r->sum || !r->gen || !r->written_ns || !r->bad || !r->locks) {
 		region_free(r);
 		return -ENOMEM;
 	}
@@ -634,11 +645,14 @@ static uint64_t dirty_pages(uint64_t n)
 			end = r->npages;
 		uint64_t before = done;
 
+		uint64_t t = now_ns();
+
 		pthread_mutex_lock(&r->locks[chunk]);
 		for (; idx < end && done < n; idx++, done++) {
 			if (page_check(r, REG_WSS, idx, &mm[nmm]))
 				nmm++;
 			page_write(r, REG_WSS, idx, r->gen[idx] + 1);
+			r->written_ns[idx] = t;
 		}
 		atomic_fetch_add(&g.pages_written, done - before);
 		pthread_mutex_unlock(&r->locks[chunk]);
@@ -650,9 +664,45 @@ static uint64_t dirty_pages(uint64_t n)
 	return done;
 }
 
+/*
+ * Rewrites n pages each drawn uniformly at random from the working set
+ * (xorshift, seeded per dirtier): W(t) = WSS * (1 - e^(-rate*t/WSS)).
+ * Returns the number of pages written.
+ */
+static uint64_t dirty_pages_random(uint64_t n, uint64_t *rng)
+{
+	struct region *r = &g.reg[REG_WSS];
+	struct mismatch mm;
+	uint64_t done = 0;
+
+	pthread_rwlock_rdlock(&g.layout);
+	for (; done < n && r->npages > 0; done++) {
+		size_t idx, chunk;
+		bool bad;
+
+		*rng ^= *rng << 13;
+		*rng ^= *rng >> 7;
+		*rng ^= *rng << 17;
+		idx = (size_t)(*rng % r->npages);
+		chunk = idx / CHUNK_PAGES;
+		pthread_mutex_lock(&r->locks[chunk]);
+		bad = page_check(r, REG_WSS, idx, &mm);
+		page_write(r, REG_WSS, idx, r->gen[idx] + 1);
+		r->written_ns[idx] = now_ns();
+		atomic_fetch_add(&g.pages_written, 1);
+		pthread_mutex_unlock(&r->locks[chunk]);
+		if (bad)
+			mismatches_report(&mm, 1, "dirtier");
+	}
+	pthread_rwlock_unlock(&g.layout);
+	return done;
+}
+
 static void *dirty_main(void *arg)
 {
 	const bool fast = atomic_load(&g.dirty_mode) == DIRTY_FAST;
+	const bool random = atomic_load(&g.dirty_mode) == DIRTY_RANDOM;
+	uint64_t rng = mix64(g.seed ^ now_ns()) | 1;
 	const uint64_t rate = (uint64_t)atomic_load(&g.dirty_rate);
 	/* After a pause (the VM stopped, the thread starved), catch up at most
 	 * this much: a burst would not be the rate that was asked for. */
@@ -678,7 +728,7 @@ static void *dirty_main(void *arg)
 			n = target - due;
 			due = target;
 		}
-		win_pages += dirty_pages(n);
+		win_pages += random ? dirty_pages_random(n, &rng) : dirty_pages(n);
 		t = now_ns();
 		if (t - win_start >= NSEC_PER_SEC) {
 			atomic_store(&g.dirty_rate_meas, (long)(win_pages * NSEC_PER_SEC / (t - win_start)));
@@ -711,7 +761,7 @@ static int dirty_start_thread(enum dirty_mode mode, long rate)
 		return 0;
 	atomic_store(&g.dirty_stop, false);
 	atomic_store(&g.dirty_mode, mode);
-	atomic_store(&g.dirty_rate, mode == DIRTY_PACED ? rate : 0);
+	atomic_store(&g.dirty_rate, mode == DIRTY_FAST ? 0 : rate);
 	err = spawn(dirty_main, NULL, CONN_STACK_BYTES, &g.dirty_thread);
 	if (err) {
 		atomic_store(&g.dirty_mode, DIRTY_OFF);
@@ -759,7 +809,7 @@ static int dirty_configure(enum dirty_mode mode, long rate, long wss_mib, char *
 		return err;
 	}
 	snprintf(reply, len, "ok dirty_mode=%s dirty_rate=%ld wss_mib=%ld ballast_mib=%ld",
-		 dirty_mode_names[mode], mode == DIRTY_PACED ? rate : 0L, wss_mib,
+		 dirty_mode_names[mode], mode == DIRTY_FAST || mode == DIRTY_OFF ? 0L : rate, wss_mib,
 		 region_mib(REG_BALLAST));
 	return 0;
 }
@@ -866,25 +916,84 @@ static int cmd_cpu(char **argv, char *reply, size_t len)
 	return 0;
 }
 
-static int cmd_dirty(char **argv, char *reply, size_t len)
+static int dirty_args(char **argv, long *rate, long *wss, char *reply, size_t len)
 {
 	char tok[40];
-	long rate, wss;
 
-	if (parse_long(argv[1], 0, MAX_RATE, &rate)) {
-		snprintf(reply, len, "err dirty: rate '%s' is not 0-%ld pages/s",
+	if (parse_long(argv[1], 0, MAX_RATE, rate)) {
+		snprintf(reply, len, "err %s: rate '%s' is not 0-%ld pages/s", argv[0],
 			 sanitize(argv[1], tok, sizeof(tok)), MAX_RATE);
 		return -EINVAL;
 	}
-	if (parse_long(argv[2], 0, MAX_MIB, &wss)) {
-		snprintf(reply, len, "err dirty: working set '%s' is not 0-%ld MiB",
+	if (parse_long(argv[2], 0, MAX_MIB, wss)) {
+		snprintf(reply, len, "err %s: working set '%s' is not 0-%ld MiB", argv[0],
 			 sanitize(argv[2], tok, sizeof(tok)), MAX_MIB);
 		return -EINVAL;
 	}
-	if (rate > 0 && wss == 0) {
-		snprintf(reply, len, "err dirty: a rate needs a working set of at least 1 MiB");
+	if (*rate > 0 && *wss == 0) {
+		snprintf(reply, len, "err %s: a rate needs a working set of at least 1 MiB", argv[0]);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int cmd_dirtyrand(char **argv, char *reply, size_t len)
+{
+	long rate, wss;
+	int err = dirty_args(argv, &rate, &wss, reply, len);
+
+	if (err)
+		return err;
+	return dirty_configure(rate > 0 ? DIRTY_RANDOM : DIRTY_OFF, rate, wss, reply, len);
+}
+
+/*
+ * The true dirty curve, from the record of writes: for each window T, the
+ * pages whose last write is at most T old.  For a steady writer this is
+ * W(T), the distinct pages dirtied in a window of length T.
+ */
+static int cmd_wt(char **argv, char *reply, size_t len)
+{
+	char list[128], tok[40], *save = NULL, *w;
+	long win_ms[MAX_WT_WINDOWS];
+	uint64_t count[MAX_WT_WINDOWS] = { 0 }, now;
+	struct region *r = &g.reg[REG_WSS];
+	size_t nwin = 0, i, k, off;
+
+	snprintf(list, sizeof(list), "%s", argv[1]);
+	for (w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (nwin == MAX_WT_WINDOWS || parse_long(w, 1, 3600000, &win_ms[nwin])) {
+			snprintf(reply, len, "err wt: '%s' is not a list of up to %d windows of 1-3600000 ms",
+				 sanitize(argv[1], tok, sizeof(tok)), MAX_WT_WINDOWS);
+			return -EINVAL;
+		}
+		nwin++;
+	}
+	pthread_rwlock_rdlock(&g.layout);
+	now = now_ns();
+	for (i = 0; i < r->npages; i++) {
+		uint64_t t = __atomic_load_n(&r->written_ns[i], __ATOMIC_RELAXED);
+
+		for (k = 0; k < nwin; k++)
+			if (t && now - t <= (uint64_t)win_ms[k] * NSEC_PER_MSEC)
+				count[k]++;
+	}
+	off = (size_t)snprintf(reply, len, "ok now_ms=%" PRIu64 " wss_pages=%zu w=",
+			       now / NSEC_PER_MSEC, r->npages);
+	pthread_rwlock_unlock(&g.layout);
+	for (k = 0; k < nwin && off < len; k++)
+		off += (size_t)snprintf(reply + off, len - off, "%s%ld:%" PRIu64, k ? "," : "",
+					win_ms[k], count[k]);
+	return 0;
+}
+
+static int cmd_dirty(char **argv, char *reply, size_t len)
+{
+	long rate, wss;
+	int err = dirty_args(argv, &rate, &wss, reply, len);
+
+	if (err)
+		return err;
 	return dirty_configure(rate > 0 ? DIRTY_PACED : DIRTY_OFF, rate, wss, reply, len);
 }
 
@@ -1082,6 +1191,8 @@ static const struct cmd {
 	{ "cpu", 1, true, cmd_cpu, "cpu PCT" },
 	{ "dirty", 2, true, cmd_dirty, "dirty RATE_PAGES_PER_S WSS_MIB" },
 	{ "dirtyfast", 1, true, cmd_dirtyfast, "dirtyfast WSS_MIB" },
+	{ "dirtyrand", 2, true, cmd_dirtyrand, "dirtyrand RATE_PAGES_PER_S WSS_MIB" },
+	{ "wt", 1, false, cmd_wt, "wt T_MS[,T_MS...]" },
 	{ "verify", 0, true, cmd_verify, "verify" },
 	{ "status", 0, false, cmd_status, "status" },
 	{ "ballast", 1, true, cmd_ballast, "ballast MIB" },
