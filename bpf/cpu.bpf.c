@@ -56,9 +56,30 @@
  * that changes owner is reset by BPF when it first sees the newer
  * generation in a tag; user space never writes a counter.
  *
- * Measured (tests/bench/b-bpf-cost.sh, kernel BPF stats, 2-core VM): an
- * untracked switch costs ~2 ns more than an empty tp_btf program, a
- * switch between two tracked threads ~33 ns more.
+ * Cost.  What a program costs per event here is mostly the memory pages
+ * it touches that the kernel path around it did not: on a host without
+ * PCID and with page-table isolation (this test machine: a PVM guest,
+ * pti=on) every syscall entry flushes the TLB, so each such page is a
+ * page walk, 40-100 ns, against ~1 ns per instruction.  The helper call
+ * is not the cost: bpf_task_storage_get() replaced by an in-place read of
+ * the task's storage cache (what bpf_local_storage_lookup() does first,
+ * kernel/bpf/bpf_local_storage.c) measured no better, so the helper
+ * stays.  Hence:
+ *  - the untracked path touches task_struct only (the scheduler has it
+ *    hot): no map, no global;
+ *  - the default mode's program (cpu_switch_btf) takes its mode as
+ *    constants: a test of a rodata flag is a load from the rodata map's
+ *    own page on every event, even when the verifier has removed the
+ *    branch it feeds (its dead-code pass drops unreachable insns, not
+ *    loads); the fallback modes share cpu_switch_alt, which reads them;
+ *  - a tracked event touches the thread's slot (one line of the mmapped
+ *    .bss, a page of its own: the floor of a design whose reads need no
+ *    syscall) and the task-storage value; globals such as
+ *    missed_switches are written on rare paths only.
+ * Measured (tests/bench/b-bpf-cost.sh, BPF stats, ping-pong on one CPU,
+ * 2-core PVM guest, figures move by +-20 ns with the load of the other
+ * users): untracked switch empty -20..+10 ns (was +4..+35 with the
+ * rodata loads), tracked +45..+95 ns (was +60..+125), empty 45-95 ns.
  *
  * tp_btf programs are preferred (typed task pointers, direct loads);
  * the raw_tp twins are used where tp_btf does not load.  User space
@@ -153,11 +174,11 @@ static __always_inline struct cpu_tag *tag_of_tid(__u32 tid)
 }
 
 /* tp_btf: the task pointer is typed, fields are direct loads */
-static __always_inline struct cpu_tag *tag_of_task(struct task_struct *p)
+static __always_inline struct cpu_tag *tag_of_task(struct task_struct *p, bool by_tid)
 {
 	if (!p)
 		return NULL;
-	if (tag_by_tid)
+	if (by_tid)
 		return tag_of_tid(p->pid);
 	if (!p->bpf_storage)
 		return NULL;
@@ -249,7 +270,7 @@ static __always_inline void count_switch(struct cpu_thread *th, bool preempt,
 
 /* prev is typed (tp_btf argument, or current in raw_tp) */
 static __always_inline void switch_out(const struct cpu_tag *tag, struct task_struct *prev,
-				       __u64 now_ns, bool preempt)
+				       __u64 now_ns, bool preempt, bool sched_info)
 {
 	struct cpu_thread *th = slot_of(tag);
 	__u64 sum_exec_ns;
@@ -257,7 +278,7 @@ static __always_inline void switch_out(const struct cpu_tag *tag, struct task_st
 	if (!th)
 		return;
 	sum_exec_ns = prev->se.sum_exec_runtime;
-	if (use_sched_info) {
+	if (sched_info) {
 		/* sum_exec_ns, run_delay_ns: the kernel's, when tracking began */
 		if (th->state == CPU_STATE_UNKNOWN) {
 			th->sum_exec_ns = sum_exec_ns;
@@ -289,20 +310,20 @@ static __always_inline void switch_out(const struct cpu_tag *tag, struct task_st
 
 /* next is typed (tp_btf) or a plain address (raw_tp) */
 static __always_inline void switch_in(const struct cpu_tag *tag, struct task_struct *next,
-				      bool typed, __u64 now_ns)
+				      bool typed, __u64 now_ns, bool sched_info)
 {
 	struct cpu_thread *th = slot_of(tag);
 
 	if (!th)
 		return;
-	if (use_sched_info && !typed) {
+	if (sched_info && !typed) {
 		/* raw_tp: every field of next is a probe read; leave the
 		 * kernel's figures to its switch out, just mark it running */
 		if (th->state == CPU_STATE_UNKNOWN)
 			return;
 		if (th->state == CPU_STATE_RUNNING)
 			__sync_fetch_and_add(&missed_switches, 1);
-	} else if (use_sched_info) {
+	} else if (sched_info) {
 		/*
 		 * The wait ending now is not in run_delay yet: the kernel adds
 		 * rq->clock - last_queued right after this tracepoint.  (Without
@@ -357,14 +378,14 @@ static __always_inline void wakeup(const struct cpu_tag *tag)
 }
 
 /* sched_info mode reads no clock: the kernel's counters say it all */
-static __always_inline __u64 now_ns(void)
+static __always_inline __u64 now_ns(bool sched_info)
 {
-	return use_sched_info ? 0 : bpf_ktime_get_ns();
+	return sched_info ? 0 : bpf_ktime_get_ns();
 }
 
 static __always_inline void on_switch(struct cpu_tag *prev_tag, struct cpu_tag *next_tag,
 				      struct task_struct *prev, struct task_struct *next,
-				      bool typed, bool preempt)
+				      bool typed, bool preempt, bool sched_info)
 {
 	__u64 ts_ns;
 
@@ -373,29 +394,44 @@ static __always_inline void on_switch(struct cpu_tag *prev_tag, struct cpu_tag *
 		/* raw_tp: prev is current, which the helper gives typed */
 		struct task_struct *cur = typed ? prev : bpf_get_current_task_btf();
 
-		ts_ns = now_ns();
-		switch_out(prev_tag, cur, ts_ns, preempt);
+		ts_ns = now_ns(sched_info);
+		switch_out(prev_tag, cur, ts_ns, preempt, sched_info);
 		if (next_tag)
-			switch_in(next_tag, next, typed, ts_ns);
+			switch_in(next_tag, next, typed, ts_ns, sched_info);
 	} else if (next_tag) {
-		switch_in(next_tag, next, typed, now_ns());
+		switch_in(next_tag, next, typed, now_ns(sched_info), sched_info);
 	}
 }
 
 /* ---- programs ----------------------------------------------------------- */
 
-/* three arguments: prev_state, the fourth, only exists since 5.18 */
+/*
+ * The default mode (task storage, sched_info) with its choices as
+ * constants: a test of rodata is a load from the rodata map's own page,
+ * on every event (see the design note).  Three arguments: prev_state,
+ * the fourth, only exists since 5.18.
+ */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(cpu_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	on_switch(tag_of_task(prev), tag_of_task(next), prev, next, true, preempt);
+	on_switch(tag_of_task(prev, false), tag_of_task(next, false), prev, next, true, preempt,
+		  true);
+	return 0;
+}
+
+/* tp_btf in the fallback modes (tid hash, timestamps): choices from rodata */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(cpu_switch_alt, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	on_switch(tag_of_task(prev, tag_by_tid), tag_of_task(next, tag_by_tid), prev, next, true,
+		  preempt, use_sched_info);
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(cpu_wakeup_btf, struct task_struct *p)
 {
-	struct cpu_tag *tag = tag_of_task(p);
+	struct cpu_tag *tag = tag_of_task(p, tag_by_tid);
 
 	if (tag)
 		wakeup(tag);
@@ -405,7 +441,7 @@ int BPF_PROG(cpu_wakeup_btf, struct task_struct *p)
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(cpu_wakenew_btf, struct task_struct *p)
 {
-	struct cpu_tag *tag = tag_of_task(p);
+	struct cpu_tag *tag = tag_of_task(p, tag_by_tid);
 
 	if (tag)
 		wakeup(tag);
@@ -423,7 +459,7 @@ int BPF_PROG(cpu_switch_raw, bool preempt, struct task_struct *prev, struct task
 		ptr_bloom_set(prev);
 	if (ptr_bloom_test(next))
 		next_tag = tag_of_tid(BPF_CORE_READ(next, pid));
-	on_switch(prev_tag, next_tag, prev, next, false, preempt);
+	on_switch(prev_tag, next_tag, prev, next, false, preempt, use_sched_info);
 	return 0;
 }
 

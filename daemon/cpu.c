@@ -293,7 +293,11 @@ int cpu_init(struct cpu_ctx **out, const struct cpu_opts *opts)
 
 	/* 2. probe; pick one program set and one tag map; rodata */
 	choose_modes(ctx, opts);
-	bpf_program__set_autoload(skel->progs.cpu_switch_btf, !ctx->raw_tp);
+	/* the default mode has its own program, free of rodata tests */
+	bpf_program__set_autoload(skel->progs.cpu_switch_btf,
+				  !ctx->raw_tp && !ctx->tid_hash && !ctx->timestamps);
+	bpf_program__set_autoload(skel->progs.cpu_switch_alt,
+				  !ctx->raw_tp && (ctx->tid_hash || ctx->timestamps));
 	bpf_program__set_autoload(skel->progs.cpu_wakeup_btf, !ctx->raw_tp && ctx->timestamps);
 	bpf_program__set_autoload(skel->progs.cpu_wakenew_btf, !ctx->raw_tp && ctx->timestamps);
 	bpf_program__set_autoload(skel->progs.cpu_switch_raw, ctx->raw_tp);
