@@ -48,11 +48,29 @@ struct {
 	__type(value, struct net_counters);
 } net_counters SEC(".maps");
 
+/* written by BPF, but for the owner fields (see net_abi.h) */
+struct net_fast net_fast[NET_FAST_CPUS][NET_FAST_SLOTS];
+
 static __always_inline void count_skb(struct __sk_buff *skb, bool ingress)
 {
 	__u32 ifindex = skb->ifindex;
+	__u32 cpu = bpf_get_smp_processor_id();
 	struct net_counters *c;
 
+	if (cpu < NET_FAST_CPUS) {
+		struct net_fast *f = &net_fast[cpu][ifindex & (NET_FAST_SLOTS - 1)];
+
+		if (f->ifindex == ifindex) {
+			if (ingress) {
+				f->rx_bytes += skb->len;
+				f->rx_packets++;
+			} else {
+				f->tx_bytes += skb->len;
+				f->tx_packets++;
+			}
+			return;
+		}
+	}
 	c = bpf_map_lookup_elem(&net_counters, &ifindex);
 	if (!c)
 		return;
