@@ -68,15 +68,19 @@ trap 'ip netns del "$netns" 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
 # 1. per-event cost, every mode
-modes=("default:" "tid_hash:--tid-hash" "raw_tp:--raw-tp" "timestamps:--timestamps")
+# the default mode twice: tide last on the tracepoint, then first (see 3.)
+modes=("default:" "default:--empty-last" "tid_hash:--tid-hash" "raw_tp:--raw-tp"
+       "timestamps:--timestamps")
 n=0
 for m in "${modes[@]}"; do
 	n=$((n + 1))
 	name=${m%%:*} opt=${m#*:}
 	printf '  [%d/%d] cost, mode %s\n' "$n" "$((${#modes[@]} + 2))" "$name" >&2
 	# shellcheck disable=SC2086
-	"$bin" cost --seconds "$cost_s" "${cpu_opt[@]}" $opt >>"$tmp/cost.csv" ||
+	order=tide_last; [ "$opt" = --empty-last ] && order=tide_first
+	"$bin" cost --seconds "$cost_s" "${cpu_opt[@]}" $opt >"$tmp/cost1.csv" ||
 		{ echo "b-bpf-cost: bpfcost cost $opt failed" >&2; exit 1; }
+	sed "s/\$/,$order/" "$tmp/cost1.csv" >>"$tmp/cost.csv"
 done
 stats_after=$(cat /proc/sys/kernel/bpf_stats_enabled 2>/dev/null || echo '?')
 
@@ -109,38 +113,51 @@ ip netns del "$netns" 2>/dev/null
 [ "$net_rc" != 0 ] && [ "$net_rc" != 77 ] && { echo "b-bpf-cost: netcost failed" >&2; exit 1; }
 
 # ---- tables -----------------------------------------------------------------
-# cost rows: cost,program,pingpong,attach,tag,source,events,ns,misses,rt,tracked_sw
+# cost rows: cost,program,pingpong,attach,tag,source,events,ns,misses,rt,tracked_sw,order
 awk -F, -v gu="$goal_untracked" -v gt="$goal_tracked" -v ge="$goal_empty" -v rows="${BENCH_ROWS:-}" '
 $1 != "cost" { next }
 {
 	cfg = $4 "+" $5 "+" $6
-	key = cfg SUBSEP $3
+	key = cfg SUBSEP $3 SUBSEP $12
 	if ($2 == "empty_tp_btf") { empty[key] = $8; next }
 	row[++n] = $0; rkey[n] = key
 }
 END {
-	printf "\nPer-event cost (kernel BPF stats; ping-pong on one CPU; empty = empty tp_btf on sched_switch)\n"
-	printf "%-16s %-10s %-32s %10s %9s %9s %11s %12s %5s\n", "program", "ping-pong",
-	       "mode (attach+tag+source)", "events", "ns/event", "empty ns", "over empty",
+	printf "\nPer-event cost (kernel BPF stats; ping-pong on one CPU; empty = empty tp_btf on sched_switch;"
+	printf " tide last/first: attached after/before it)\n"
+	printf "%-16s %-10s %-32s %-10s %10s %9s %9s %11s %12s %5s\n", "program", "ping-pong",
+	       "mode (attach+tag+source)", "tide", "events", "ns/event", "empty ns", "over empty",
 	       "goal", "met?"
 	for (i = 1; i <= n; i++) {
 		split(row[i], f, ",")
 		goal = f[3] == "tracked" ? gt : gu
 		e = empty[rkey[i]]
+		ord = f[12] == "tide_first" ? "first" : "last"
 		if (f[7] == 0) {	# e.g. sched_wakeup_new: nothing forked
-			printf "%-16s %-10s %-32s %10d %9s %9.1f %11s %5s (+%2d) %5s\n", f[2], f[3],
-			       f[4] "+" f[5] "+" f[6], 0, "-", e, "-", "<=" goal, goal - ge, "-"
+			printf "%-16s %-10s %-32s %-10s %10d %9s %9.1f %11s %5s (+%2d) %5s\n", f[2], f[3],
+			       f[4] "+" f[5] "+" f[6], ord, 0, "-", e, "-", "<=" goal, goal - ge, "-"
 			continue
 		}
 		over = f[8] - e
+		if (f[2] == "cpu_switch_btf") { both[f[3], f[12]] = over; abs[f[3], f[12]] = f[8]; cfgof = f[4] "+" f[5] "+" f[6] }
 		# met: absolute goal, or the same margin over the empty program
 		met = (f[8] <= goal || over <= goal - ge) ? "yes" : "NO"
-		printf "%-16s %-10s %-32s %10d %9.1f %9.1f %+11.1f %5s (+%2d) %5s\n", f[2], f[3],
-		       f[4] "+" f[5] "+" f[6], f[7], f[8], e, over, "<=" goal, goal - ge, met
-		if (rows != "" && f[2] == "cpu_switch_btf")
-			printf "sched_switch program, %s (%s)\tempty program %+.1f ns (%.1f vs %.1f ns per event)\tempty + %d ns\t%s\n",
-			       f[3] == "tracked" ? "vCPU thread tracked" : "thread not tracked",
-			       f[4] "+" f[5] "+" f[6], over, f[8], e, goal - ge, met >> rows
+		printf "%-16s %-10s %-32s %-10s %10d %9.1f %9.1f %+11.1f %5s (+%2d) %5s\n", f[2], f[3],
+		       f[4] "+" f[5] "+" f[6], ord, f[7], f[8], e, over, "<=" goal, goal - ge, met
+	}
+	for (k = 0; k < 2; k++) {
+		pp = k ? "tracked" : "untracked"
+		if (!((pp, "tide_first") in both) || !((pp, "tide_last") in both))
+			continue
+		goal = k ? gt : gu
+		mean = (both[pp, "tide_first"] + both[pp, "tide_last"]) / 2
+		met = mean <= goal - ge ? "yes" : "NO"
+		printf "cpu_switch_btf %s: over empty %+.1f ns, mean of both orders (tide first %+.1f, last %+.1f; goal +%d): %s\n",
+		       pp, mean, both[pp, "tide_first"], both[pp, "tide_last"], goal - ge, met
+		if (rows != "")
+			printf "sched_switch program, %s (%s), over an empty program\t%+.1f ns (mean of both orders; tide first %+.1f, last %+.1f)\tempty + %d ns\t%s\n",
+			       k ? "vCPU thread tracked" : "thread not tracked", cfgof, mean,
+			       both[pp, "tide_first"], both[pp, "tide_last"], goal - ge, met >> rows
 	}
 }' "$tmp/cost.csv"
 
@@ -210,8 +227,8 @@ if [ -s "$tmp/net.csv" ]; then
 fi
 
 {
-	echo "kind,program_or_config,pingpong_or_round,attach,tag,source,events,ns_per_event,recursion_misses,rt_per_s,tracked_switches,slowdown_pct"
-	awk -F, '$1 == "cost" { print $0 "," }' "$tmp/cost.csv"
+	echo "kind,program_or_config,pingpong_or_round,attach,tag,source,events,ns_per_event,recursion_misses,rt_per_s,tracked_switches,order_or_slowdown_pct"
+	awk -F, '$1 == "cost" { print $0 }' "$tmp/cost.csv"
 	awk -F, '$1 == "round" { printf "round,%s,%s,,,,,,,%s,,\n", $2, $3, $4 }
 		 $1 == "slowdown" { printf "slowdown,%s,median,,,,,,,%s,,%s\n", $2, $3, $4 }' "$tmp/slow.csv"
 } >"$csv"
