@@ -60,8 +60,10 @@
  * Cost.  What a program costs per event here is mostly the memory pages
  * it touches that the kernel path around it did not: on a host without
  * PCID and with page-table isolation (this test machine: a PVM guest,
- * pti=on) every syscall entry flushes the TLB, so each such page is a
- * page walk, 20-50 ns, against ~1 ns per instruction.  Measured pieces
+ * pti=on) every syscall entry flushes the TLB (kernel
+ * Documentation/arch/x86/pti.rst: without PCID each CR3 switch flushes
+ * it), so each such page is a page walk, 20-50 ns, against ~1 ns per
+ * instruction.  Measured pieces
  * (b-bpf-cost, BPF stats, interleaved builds): one store to .bss ~+40 ns;
  * the two task-storage lookups of a switch between tracked threads
  * ~+45 ns (bpf_local_storage, its data, the map: separate allocations);
@@ -73,8 +75,8 @@
  *  - the default mode's program (cpu_switch_btf) takes its mode as
  *    constants: a test of a rodata flag is a load from the rodata map's
  *    own page on every event, even when the verifier has removed the
- *    branch it feeds (its dead-code pass drops unreachable insns, not
- *    loads); the fallback modes share cpu_switch_alt, which reads them;
+ *    branch it feeds (kernel/bpf/verifier.c: opt_hard_wire_dead_code_branches()
+ *    and opt_remove_dead_code() drop unreachable insns, not loads); the fallback modes share cpu_switch_alt, which reads them;
  *  - home slots: user space puts a thread in slot CPU_HOME_SLOT(tid)
  *    when it is free, and once BPF has confirmed through the tag that the
  *    task (address, pid, start_time) owns it, later events go straight
