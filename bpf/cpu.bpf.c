@@ -48,17 +48,52 @@
  * last switch out, so it came in at now - that, and both figures are
  * repaired.  missed_switches counts the lost events in either mode.
  *
- * Per-thread state and counters sit in one 64-byte slot of threads[] in
- * .bss, written by BPF only and read by user space through the mmapped
+ * Per-thread state and counters sit in one 128-byte slot of threads[] in
+ * .bss, written by BPF only (but for the epoch, below) and read by user
+ * space through the mmapped
  * .bss: no syscall to read 1000 threads, and the figures outlive the
  * thread.  Events of one task are serialised by the scheduler (its rq
  * lock, or p->on_cpu for a wakeup), so no atomics are needed.  A slot
  * that changes owner is reset by BPF when it first sees the newer
  * generation in a tag; user space never writes a counter.
  *
- * Measured (tests/bench/b-bpf-cost.sh, kernel BPF stats, 2-core VM): an
- * untracked switch costs ~2 ns more than an empty tp_btf program, a
- * switch between two tracked threads ~33 ns more.
+ * Cost.  What a program costs per event here is mostly the memory pages
+ * it touches that the kernel path around it did not: on a host without
+ * PCID and with page-table isolation (this test machine: a PVM guest,
+ * pti=on) every syscall entry flushes the TLB (kernel
+ * Documentation/arch/x86/pti.rst: without PCID each CR3 switch flushes
+ * it), so each such page is a page walk, 20-50 ns, against ~1 ns per
+ * instruction.  Measured pieces
+ * (b-bpf-cost, BPF stats, interleaved builds): one store to .bss ~+40 ns;
+ * the two task-storage lookups of a switch between tracked threads
+ * ~+45 ns (bpf_local_storage, its data, the map: separate allocations);
+ * the helper call itself next to nothing (an in-place read of the
+ * storage cache, what bpf_local_storage_lookup() does first in
+ * kernel/bpf/bpf_local_storage.c, measured no better).  Hence:
+ *  - the untracked path touches task_struct only (the scheduler has it
+ *    hot): no map, no global;
+ *  - the default mode's program (cpu_switch_btf) takes its mode as
+ *    constants: a test of a rodata flag is a load from the rodata map's
+ *    own page on every event, even when the verifier has removed the
+ *    branch it feeds (kernel/bpf/verifier.c: opt_hard_wire_dead_code_branches()
+ *    and opt_remove_dead_code() drop unreachable insns, not loads); the fallback modes share cpu_switch_alt, which reads them;
+ *  - home slots: user space puts a thread in slot CPU_HOME_SLOT(tid)
+ *    when it is free, and once BPF has confirmed through the tag that the
+ *    task (address, pid, start_time) owns it, later events go straight
+ *    from task_struct to the slot: the slot's own page is the only one
+ *    touched (slot_of_task() below).  The tag stays the authority: an
+ *    epoch that user space bumps after each change of a slot's owner or
+ *    tag voids every identity confirmed before.  Threads outside their
+ *    home (taken slot, tids seen through a pid namespace) take the tag
+ *    path every time, as before;
+ *  - globals such as missed_switches are written on rare paths only.
+ * The first program on a tracepoint also pays for lines and TLB entries
+ * the next finds warm (~50 ns here): b-bpf-cost runs tide both after and
+ * before the empty program and reports the mean of the two differences.
+ * Measured so (2-core PVM guest shared with other users, +-20 ns run to
+ * run): tracked switch +45..+60 ns over the empty program, tide last
+ * alone +12..+55 (it was +60..+125 before the home slots, by that
+ * figure); untracked +5..+15 (tide last: -15..-35).
  *
  * tp_btf programs are preferred (typed task pointers, direct loads);
  * the raw_tp twins are used where tp_btf does not load.  User space
@@ -153,11 +188,11 @@ static __always_inline struct cpu_tag *tag_of_tid(__u32 tid)
 }
 
 /* tp_btf: the task pointer is typed, fields are direct loads */
-static __always_inline struct cpu_tag *tag_of_task(struct task_struct *p)
+static __always_inline struct cpu_tag *tag_of_task(struct task_struct *p, bool by_tid)
 {
 	if (!p)
 		return NULL;
-	if (tag_by_tid)
+	if (by_tid)
 		return tag_of_tid(p->pid);
 	if (!p->bpf_storage)
 		return NULL;
@@ -245,19 +280,58 @@ static __always_inline void count_switch(struct cpu_thread *th, bool preempt,
 	}
 }
 
+/*
+ * Default mode: the slot of a task.  A tracked thread in its home slot
+ * whose identity is confirmed is found from task_struct alone (its
+ * address, pid and start_time: lines the scheduler has just used); else
+ * through the tag, and a home slot then records the identity for the
+ * next events.  The address tells apart the thread that takes over the
+ * leader's pid and start_time at exec (de_thread()); start_time, a
+ * task_struct reused for a new thread of the same pid.  The
+ * epoch is read before the tag: user space changes the tag before it
+ * bumps the epoch, so an identity recorded from a tag that was then
+ * replaced or deleted carries an old epoch and is not trusted.
+ */
+static __always_inline struct cpu_thread *slot_of_task(struct task_struct *p)
+{
+	__u32 tid = p->pid, home = CPU_HOME_SLOT(tid), epoch;
+	struct cpu_thread *th = &threads[home];
+	struct cpu_tag *tag;
+
+	if (!p->bpf_storage)
+		return NULL;
+	/*
+	 * An ordered load: x86 keeps loads in order; weakly ordered CPUs
+	 * would want the load-acquire of BPF v4, which clang 14 lacks.
+	 */
+	epoch = *(volatile __u32 *)&th->epoch;
+	barrier();
+	if (th->tid == tid && th->id_epoch == epoch && th->task == (__u64)p &&
+	    th->start_ns == p->start_time)
+		return th;
+	tag = bpf_task_storage_get(&cpu_tags, p, NULL, 0);
+	if (!tag)
+		return NULL;
+	th = slot_of(tag);
+	if (th && tag->idx == home) {
+		th->tid = tid;
+		th->task = (__u64)p;
+		th->start_ns = p->start_time;
+		th->id_epoch = epoch;
+	}
+	return th;
+}
+
 /* ---- switch out / switch in -------------------------------------------- */
 
 /* prev is typed (tp_btf argument, or current in raw_tp) */
-static __always_inline void switch_out(const struct cpu_tag *tag, struct task_struct *prev,
-				       __u64 now_ns, bool preempt)
+static __always_inline void switch_out(struct cpu_thread *th, struct task_struct *prev,
+				       __u64 now_ns, bool preempt, bool sched_info)
 {
-	struct cpu_thread *th = slot_of(tag);
 	__u64 sum_exec_ns;
 
-	if (!th)
-		return;
 	sum_exec_ns = prev->se.sum_exec_runtime;
-	if (use_sched_info) {
+	if (sched_info) {
 		/* sum_exec_ns, run_delay_ns: the kernel's, when tracking began */
 		if (th->state == CPU_STATE_UNKNOWN) {
 			th->sum_exec_ns = sum_exec_ns;
@@ -288,21 +362,17 @@ static __always_inline void switch_out(const struct cpu_tag *tag, struct task_st
 }
 
 /* next is typed (tp_btf) or a plain address (raw_tp) */
-static __always_inline void switch_in(const struct cpu_tag *tag, struct task_struct *next,
-				      bool typed, __u64 now_ns)
+static __always_inline void switch_in(struct cpu_thread *th, struct task_struct *next,
+				      bool typed, __u64 now_ns, bool sched_info)
 {
-	struct cpu_thread *th = slot_of(tag);
-
-	if (!th)
-		return;
-	if (use_sched_info && !typed) {
+	if (sched_info && !typed) {
 		/* raw_tp: every field of next is a probe read; leave the
 		 * kernel's figures to its switch out, just mark it running */
 		if (th->state == CPU_STATE_UNKNOWN)
 			return;
 		if (th->state == CPU_STATE_RUNNING)
 			__sync_fetch_and_add(&missed_switches, 1);
-	} else if (use_sched_info) {
+	} else if (sched_info) {
 		/*
 		 * The wait ending now is not in run_delay yet: the kernel adds
 		 * rq->clock - last_queued right after this tracepoint.  (Without
@@ -357,45 +427,66 @@ static __always_inline void wakeup(const struct cpu_tag *tag)
 }
 
 /* sched_info mode reads no clock: the kernel's counters say it all */
-static __always_inline __u64 now_ns(void)
+static __always_inline __u64 now_ns(bool sched_info)
 {
-	return use_sched_info ? 0 : bpf_ktime_get_ns();
+	return sched_info ? 0 : bpf_ktime_get_ns();
 }
 
-static __always_inline void on_switch(struct cpu_tag *prev_tag, struct cpu_tag *next_tag,
+static __always_inline void on_switch(struct cpu_thread *prev_th, struct cpu_thread *next_th,
 				      struct task_struct *prev, struct task_struct *next,
-				      bool typed, bool preempt)
+				      bool typed, bool preempt, bool sched_info)
 {
 	__u64 ts_ns;
 
 	/* two tests, not (prev|next): the verifier refuses pointer arithmetic */
-	if (prev_tag) {
+	if (prev_th) {
 		/* raw_tp: prev is current, which the helper gives typed */
 		struct task_struct *cur = typed ? prev : bpf_get_current_task_btf();
 
-		ts_ns = now_ns();
-		switch_out(prev_tag, cur, ts_ns, preempt);
-		if (next_tag)
-			switch_in(next_tag, next, typed, ts_ns);
-	} else if (next_tag) {
-		switch_in(next_tag, next, typed, now_ns());
+		ts_ns = now_ns(sched_info);
+		switch_out(prev_th, cur, ts_ns, preempt, sched_info);
+		if (next_th)
+			switch_in(next_th, next, typed, ts_ns, sched_info);
+	} else if (next_th) {
+		switch_in(next_th, next, typed, now_ns(sched_info), sched_info);
 	}
+}
+
+/* the slot of a tag, NULL if none (or a former owner's tag) */
+static __always_inline struct cpu_thread *slot_or_null(const struct cpu_tag *tag)
+{
+	return tag ? slot_of(tag) : NULL;
 }
 
 /* ---- programs ----------------------------------------------------------- */
 
-/* three arguments: prev_state, the fourth, only exists since 5.18 */
+/*
+ * The default mode (task storage, sched_info) with its choices as
+ * constants: a test of rodata is a load from the rodata map's own page,
+ * on every event (see the design note).  Three arguments: prev_state,
+ * the fourth, only exists since 5.18.
+ */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(cpu_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	on_switch(tag_of_task(prev), tag_of_task(next), prev, next, true, preempt);
+	on_switch(slot_of_task(prev), slot_of_task(next), prev, next, true, preempt, true);
+	return 0;
+}
+
+/* tp_btf in the fallback modes (tid hash, timestamps): choices from rodata */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(cpu_switch_alt, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	on_switch(slot_or_null(tag_of_task(prev, tag_by_tid)),
+		  slot_or_null(tag_of_task(next, tag_by_tid)), prev, next, true, preempt,
+		  use_sched_info);
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(cpu_wakeup_btf, struct task_struct *p)
 {
-	struct cpu_tag *tag = tag_of_task(p);
+	struct cpu_tag *tag = tag_of_task(p, tag_by_tid);
 
 	if (tag)
 		wakeup(tag);
@@ -405,7 +496,7 @@ int BPF_PROG(cpu_wakeup_btf, struct task_struct *p)
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(cpu_wakenew_btf, struct task_struct *p)
 {
-	struct cpu_tag *tag = tag_of_task(p);
+	struct cpu_tag *tag = tag_of_task(p, tag_by_tid);
 
 	if (tag)
 		wakeup(tag);
@@ -423,7 +514,8 @@ int BPF_PROG(cpu_switch_raw, bool preempt, struct task_struct *prev, struct task
 		ptr_bloom_set(prev);
 	if (ptr_bloom_test(next))
 		next_tag = tag_of_tid(BPF_CORE_READ(next, pid));
-	on_switch(prev_tag, next_tag, prev, next, false, preempt);
+	on_switch(slot_or_null(prev_tag), slot_or_null(next_tag), prev, next, false, preempt,
+		  use_sched_info);
 	return 0;
 }
 

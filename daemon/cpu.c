@@ -269,7 +269,11 @@ int cpu_init(struct cpu_ctx **out, const struct cpu_opts *opts)
 
 	/* 2. probe; pick one program set and one tag map; rodata */
 	choose_modes(ctx, opts);
-	bpf_program__set_autoload(skel->progs.cpu_switch_btf, !ctx->raw_tp);
+	/* the default mode has its own program, free of rodata tests */
+	bpf_program__set_autoload(skel->progs.cpu_switch_btf,
+				  !ctx->raw_tp && !ctx->tid_hash && !ctx->timestamps);
+	bpf_program__set_autoload(skel->progs.cpu_switch_alt,
+				  !ctx->raw_tp && (ctx->tid_hash || ctx->timestamps));
 	bpf_program__set_autoload(skel->progs.cpu_wakeup_btf, !ctx->raw_tp && ctx->timestamps);
 	bpf_program__set_autoload(skel->progs.cpu_wakenew_btf, !ctx->raw_tp && ctx->timestamps);
 	bpf_program__set_autoload(skel->progs.cpu_switch_raw, ctx->raw_tp);
@@ -331,8 +335,11 @@ const char *cpu_mode_note(const struct cpu_ctx *ctx)
 
 /* ---- tracking ----------------------------------------------------------- */
 
-static int slot_alloc(struct cpu_ctx *ctx)
+/* the thread's home slot if free (see CPU_HOME_SLOT), else round robin */
+static int slot_alloc(struct cpu_ctx *ctx, pid_t tid)
 {
+	if (!ctx->slots[CPU_HOME_SLOT(tid)].tid)
+		return (int)CPU_HOME_SLOT(tid);
 	for (uint32_t n = 0; n < CPU_MAX_THREADS; n++) {
 		uint32_t idx = (ctx->cursor + n) % CPU_MAX_THREADS;
 
@@ -390,6 +397,15 @@ out:
 	if (req->result < 0)
 		return req->result;
 	return req->result ? 0 : -ESRCH;
+}
+
+/*
+ * After a change of slot idx's owner or tag: an identity BPF confirmed
+ * before is not trusted any more (struct cpu_thread in cpu_abi.h).
+ */
+static void bump_epoch(struct cpu_ctx *ctx, int idx)
+{
+	__atomic_fetch_add(&ctx->skel->bss->threads[idx].epoch, 1, __ATOMIC_RELEASE);
 }
 
 static int tag_thread(struct cpu_ctx *ctx, pid_t tid, const struct cpu_tag *tag)
@@ -456,7 +472,7 @@ int cpu_track(struct cpu_ctx *ctx, pid_t tid, uint32_t vm_slot, uint32_t vcpu)
 		return -EINVAL;
 	if (slot_of_tid(ctx, tid) >= 0)
 		return -EEXIST;
-	idx = slot_alloc(ctx);
+	idx = slot_alloc(ctx, tid);
 	if (idx < 0)
 		return idx;
 	if (++ctx->gen == 0)
@@ -467,6 +483,7 @@ int cpu_track(struct cpu_ctx *ctx, pid_t tid, uint32_t vm_slot, uint32_t vcpu)
 	err = tag_thread(ctx, tid, &tag);
 	if (err)
 		return err;
+	bump_epoch(ctx, idx);
 	ctx->slots[idx] = (struct cpu_slot){
 		.tid = tid, .gen = tag.gen, .vm_slot = vm_slot, .vcpu = vcpu,
 	};
@@ -484,6 +501,7 @@ int cpu_untrack(struct cpu_ctx *ctx, pid_t tid)
 		return -ENOENT;
 	idx = ctx->index[pos];
 	untag_thread(ctx, tid);
+	bump_epoch(ctx, idx);
 	index_remove(ctx, (uint32_t)pos);
 	ctx->slots[idx].tid = 0;
 	ctx->tracked--;

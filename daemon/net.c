@@ -69,6 +69,7 @@ struct net_ctx {
 	struct tnl *nl_req;		/* requests */
 	struct net_bpf *obj;
 	int ncpus;
+	int fast_cpus;			/* CPUs with fast rows: min(ncpus, NET_FAST_CPUS) */
 	struct net_counters *percpu;	/* lookup buffer, ncpus entries */
 	struct net_watch *w;
 	size_t nw, cap;
@@ -162,7 +163,18 @@ static int load_bpf(struct net_ctx *ctx, const struct net_opts *opts)
 	}
 }
 
-/* Sum the per-CPU counters of ifindex. */
+/* ifindex's fast row on cpu (its owner or not), in the mmapped .bss */
+static volatile struct net_fast *fast_row(struct net_ctx *ctx, int cpu, int ifindex)
+{
+	return &ctx->obj->bss->net_fast[cpu][(uint32_t)ifindex & (NET_FAST_SLOTS - 1)];
+}
+
+static bool fast_owned(struct net_ctx *ctx, int ifindex)
+{
+	return ctx->fast_cpus && fast_row(ctx, 0, ifindex)->ifindex == (uint32_t)ifindex;
+}
+
+/* Sum the per-CPU counters of ifindex: its hash entry plus its fast rows. */
 static int read_counters(struct net_ctx *ctx, int ifindex, struct net_counters *sum)
 {
 	__u32 key = ifindex;
@@ -184,6 +196,14 @@ static int read_counters(struct net_ctx *ctx, int ifindex, struct net_counters *
 		sum->tx_dropped += c->tx_dropped;
 		sum->tx_dropped_bytes += c->tx_dropped_bytes;
 	}
+	for (int cpu = 0, n = fast_owned(ctx, ifindex) ? ctx->fast_cpus : 0; cpu < n; cpu++) {
+		volatile struct net_fast *f = fast_row(ctx, cpu, ifindex);
+
+		sum->rx_bytes += f->rx_bytes;
+		sum->rx_packets += f->rx_packets;
+		sum->tx_bytes += f->tx_bytes;
+		sum->tx_packets += f->tx_packets;
+	}
 	return 0;
 }
 
@@ -191,16 +211,30 @@ static int counters_create(struct net_ctx *ctx, int ifindex)
 {
 	__u32 key = ifindex;
 
+	int err;
+
 	memset(ctx->percpu, 0, sizeof(*ctx->percpu) * ctx->ncpus);
 	/* BPF_ANY: a stale entry (ifindex reused) restarts from zero */
-	return bpf_map__update_elem(ctx->obj->maps.net_counters, &key, sizeof(key),
-				    ctx->percpu, sizeof(*ctx->percpu) * ctx->ncpus, BPF_ANY);
+	err = bpf_map__update_elem(ctx->obj->maps.net_counters, &key, sizeof(key),
+				   ctx->percpu, sizeof(*ctx->percpu) * ctx->ncpus, BPF_ANY);
+	if (err || !ctx->fast_cpus || fast_row(ctx, 0, ifindex)->ifindex)
+		return err;	/* the row is another link's: the hash counts this one */
+	/* programs are not on the link yet: zero, then claim (BPF tests the owner) */
+	for (int cpu = 0; cpu < ctx->fast_cpus; cpu++) {
+		volatile struct net_fast *f = fast_row(ctx, cpu, ifindex);
+
+		f->rx_bytes = f->rx_packets = f->tx_bytes = f->tx_packets = 0;
+		__atomic_store_n(&f->ifindex, (uint32_t)ifindex, __ATOMIC_RELEASE);
+	}
+	return 0;
 }
 
 static void counters_delete(struct net_ctx *ctx, int ifindex)
 {
 	__u32 key = ifindex;
 
+	for (int cpu = 0, n = fast_owned(ctx, ifindex) ? ctx->fast_cpus : 0; cpu < n; cpu++)
+		__atomic_store_n(&fast_row(ctx, cpu, ifindex)->ifindex, 0, __ATOMIC_RELEASE);
 	bpf_map__delete_elem(ctx->obj->maps.net_counters, &key, sizeof(key), 0);
 }
 
@@ -635,6 +669,7 @@ int net_init(struct net_ctx **out, const struct net_opts *opts)
 	err = load_bpf(ctx, opts);
 	if (err)
 		goto fail;
+	ctx->fast_cpus = ctx->obj->bss ? (ctx->ncpus < NET_FAST_CPUS ? ctx->ncpus : NET_FAST_CPUS) : 0;
 done:
 	*out = ctx;
 	return 0;

@@ -49,10 +49,18 @@ struct cpu_tag_req {
 };
 
 /*
- * Counters of one slot, in the mmapped .bss.  Written by BPF only.  When
- * BPF sees a tag whose gen is newer than the slot's, the slot changed
- * owner: BPF starts it over from zero.  One cache line per slot so that
- * CPUs updating different threads do not share lines.
+ * A thread's home slot: where user space puts it when that slot is free,
+ * so that the default mode's program finds it from the task's pid
+ * without a task-storage lookup (bpf/cpu.bpf.c).
+ */
+#define CPU_HOME_SLOT(tid) ((__u32)(tid) & (CPU_MAX_THREADS - 1))
+
+/*
+ * Counters of one slot, in the mmapped .bss.  Written by BPF only, but
+ * for epoch.  When BPF sees a tag whose gen is newer than the slot's, the
+ * slot changed owner: BPF starts it over from zero.  Two cache lines per
+ * slot (one page) so that CPUs updating different threads do not share
+ * lines.
  */
 struct cpu_thread {
 	__u64 on_cpu_ns;	/* time switched in, as of the last switch */
@@ -68,6 +76,18 @@ struct cpu_thread {
 				 * began (sched_info mode) */
 	__u32 state;		/* CPU_STATE_* */
 	__u32 gen;		/* generation of the owner the counters belong to */
-} __attribute__((aligned(64)));
+	/*
+	 * Home slots: the owner as BPF last confirmed it through its tag
+	 * (pid, task_struct address and start_time of the task), valid while
+	 * id_epoch == epoch.
+	 * User space adds 1 to epoch after every change of the slot's owner
+	 * or of its tag, so an identity confirmed before is never trusted.
+	 */
+	__u32 tid;
+	__u32 id_epoch;
+	__u64 task;
+	__u64 start_ns;
+	__u32 epoch;		/* written by user space only */
+} __attribute__((aligned(128)));
 
 #endif /* TIDE_CPU_ABI_H */

@@ -38,4 +38,24 @@ struct net_counters {
 	__u64 tx_dropped_bytes;
 };
 
+/*
+ * Fast counters: a direct-mapped table in the mmapped .bss, rows
+ * [cpu][ifindex % NET_FAST_SLOTS], each owned by the link whose ifindex
+ * it holds (written by user space only: set when it attaches, 0 when it
+ * detaches).  A packet of a link that owns its row is counted there (one
+ * line, no lookup), else in net_counters.  CPUs from NET_FAST_CPUS on,
+ * and links whose row another link owns, use net_counters only.
+ */
+#define NET_FAST_SLOTS		128	/* a power of two */
+#define NET_FAST_CPUS		64
+
+struct net_fast {
+	__u32 ifindex;		/* owner, 0: free */
+	__u32 pad;
+	__u64 rx_bytes;		/* as in struct net_counters */
+	__u64 rx_packets;
+	__u64 tx_bytes;
+	__u64 tx_packets;
+};
+
 #endif /* TIDE_NET_ABI_H */

@@ -10,7 +10,11 @@
  *   collectbench FAKEVMS_BIN N VCPUS HZ SECONDS TAP_PREFIX
  * prints key=value lines: vms, threads, taps, cpu_mode, net_mode, ticks,
  * avg_tick_cpu_ns, max_tick_cpu_ns, process_cpu_ns, wall_ns,
- * core_pct (process CPU over wall time: the share of one core).
+ * core_pct (process CPU over wall time: the share of one core),
+ * bpf_progs, bpf_run_ns (kernel time of the BPF programs the collectors
+ * loaded, over the same interval, from BPF stats enabled for the run:
+ * they run on every context switch and packet of the host, in whatever
+ * thread that is) and core_pct_all (process CPU plus that, over wall).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
+#include "bpfstats.h"
 #include "collect.h"
 #include "conf.h"
 #include "log.h"
@@ -100,6 +107,9 @@ int main(int argc, char **argv)
 	char line[MAX_LINE], cmd[1024];
 	long n, vcpus, hz, seconds, ticks = 0, added = 0;
 	uint64_t cpu0, wall0, next, period_ns;
+	static struct bpfstats_ids ids0;
+	uint64_t bpf_ns0, bpf_ns;
+	int stats_fd, nprogs = 0;
 	FILE *fv;
 	int err = 1;
 
@@ -114,6 +124,11 @@ int main(int argc, char **argv)
 	log_init("collectbench", LOG_TO_STDERR, LOG_LEVEL_WARNING);
 	so.max_vms = (uint32_t)n;
 
+	/* kernel time of the programs loaded here: stats on until we exit */
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0)
+		fprintf(stderr, "collectbench: cannot enable BPF stats: %s\n", strerror(-stats_fd));
+	bpfstats_ids(&ids0);
 	if (conf_defaults(&defaults))
 		goto out;
 	co.ring_samples = defaults->ring_samples;
@@ -156,6 +171,7 @@ int main(int argc, char **argv)
 	cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	wall0 = next = clock_ns(CLOCK_MONOTONIC);
 	store_self(&self);
+	bpf_ns0 = bpfstats_new_run_ns(&ids0, NULL);
 	uint64_t self_ticks0 = self.ticks, self_total0 = self.total_ns;
 	while (clock_ns(CLOCK_MONOTONIC) - wall0 < (uint64_t)seconds * 1000000000ull) {
 		struct timespec ts;
@@ -171,6 +187,8 @@ int main(int argc, char **argv)
 	uint64_t cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 	uint64_t wall_ns = clock_ns(CLOCK_MONOTONIC) - wall0;
 
+	bpf_ns = bpfstats_new_run_ns(&ids0, &nprogs) - bpf_ns0;
+
 	store_self(&self);
 	printf("vms=%u\nthreads=%ld\ntaps=%ld\ncpu_mode=%s\nnet_mode=%s\nticks=%ld\n"
 	       "avg_tick_cpu_ns=%" PRIu64 "\nmax_tick_cpu_ns=%" PRIu64 "\n"
@@ -178,6 +196,8 @@ int main(int argc, char **argv)
 	       store_vm_count(), n * vcpus, n, src->cpu_mode, src->net_mode, ticks,
 	       (self.total_ns - self_total0) / (self.ticks - self_ticks0 ?: 1), self.max_ns,
 	       cpu_ns, wall_ns, 100.0 * (double)cpu_ns / (double)wall_ns);
+	printf("bpf_progs=%d\nbpf_run_ns=%" PRIu64 "\ncore_pct_all=%.3f\n", stats_fd < 0 ? 0 : nprogs,
+	       bpf_ns, 100.0 * (double)(cpu_ns + bpf_ns) / (double)wall_ns);
 	err = 0;
 stop_fv:
 	/* fakevms ends its VMs on SIGTERM; pclose waits for it */
@@ -190,6 +210,8 @@ fini:
 close_src:
 	sources_close();
 out:
+	if (stats_fd >= 0)
+		close(stats_fd);
 	log_fini();
 	return err;
 }

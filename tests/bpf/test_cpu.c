@@ -410,6 +410,36 @@ static int self_test(void)
 		fprintf(stderr, "untrack did not release the thread\n");
 		bad++;
 	}
+
+	/*
+	 * Track it again (its home slot, if it had one: see CPU_HOME_SLOT):
+	 * its figures start over from the new tag, never from what BPF
+	 * confirmed under the old one.
+	 */
+	err = cpu_track(ctx, s[nburn].tid, 7, 9);
+	if (!err) {
+		int idx = slot_of_tid(ctx, s[nburn].tid);
+		struct kstat k0 = { 0 }, k1 = { 0 };
+		uint64_t on0, on1;
+
+		read_kstat(getpid(), s[nburn].tid, &k0);
+		sleep_s(0.5);
+		err = cpu_read(ctx, s[nburn].tid, &one);
+		read_kstat(getpid(), s[nburn].tid, &k1);
+		on0 = k0.on_cpu_ns;
+		on1 = k1.on_cpu_ns;
+		printf("  tracked again: slot %d (home %u), gen %u/%u, on-CPU %.1f ms (schedstat %.1f ms)\n",
+		       idx, CPU_HOME_SLOT(s[nburn].tid), ctx->skel->bss->threads[idx].gen,
+		       ctx->slots[idx].gen, (double)one.on_cpu_ns / 1e6, (double)(on1 - on0) / 1e6);
+		if (err || ctx->skel->bss->threads[idx].gen != ctx->slots[idx].gen || !one.on_cpu_ns ||
+		    (double)one.on_cpu_ns > (double)(on1 - on0) * 1.02 + 1e6) {
+			fprintf(stderr, "a thread tracked again is not counted from its new tag\n");
+			bad++;
+		}
+	} else {
+		fprintf(stderr, "cpu_track again %d: %s\n", s[nburn].tid, strerror(-err));
+		bad++;
+	}
 out:
 	atomic_store(&stop, true);
 	for (int i = 0; i < n; i++)

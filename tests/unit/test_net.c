@@ -54,6 +54,8 @@ static struct {
 	const char *prog_names[4];
 	int loads;
 	bool tp_btf_fails;
+	/* the mmapped .bss: net_fast[NET_FAST_CPUS][NET_FAST_SLOTS], its only variable */
+	struct net_fast (*fast)[NET_FAST_SLOTS];
 } fk;
 
 static char fake_counters_map, fake_rodata_map;
@@ -267,7 +269,9 @@ int __wrap_bpf_object__open_skeleton(struct bpf_object_skeleton *s, const struct
 
 		*m->map = (struct bpf_map *)(strstr(m->name, "rodata") ? &fake_rodata_map : &fake_counters_map);
 		if (m->mmaped)
-			*m->mmaped = calloc(1, 4096);
+			*m->mmaped = calloc(1, 1 << 20);	/* room for net_fast in .bss */
+		if (m->mmaped && strstr(m->name, "bss"))
+			fk.fast = *m->mmaped;
 	}
 	assert_true(s->prog_cnt <= 4);
 	for (int i = 0; i < s->prog_cnt; i++) {
@@ -800,6 +804,45 @@ static void test_tc_stale_filter_of_ours_replaced(void **state)
 	net_fini(ctx);
 }
 
+/* rows [cpu][ifindex % NET_FAST_SLOTS]: the first link claims, a colliding one uses the hash */
+static void test_fast_rows(void **state)
+{
+	struct net_ctx *ctx = open_ctx(NET_ATTACH_TCX);
+	struct net_if_stats st;
+
+	link_add("vnet0", 7);
+	link_add("vnet1", 7 + NET_FAST_SLOTS);
+	assert_int_equal(net_watch(ctx, "vnet0", 1), 0);
+	assert_int_equal(net_watch(ctx, "vnet1", 2), 0);
+	for (int cpu = 0; cpu < FAKE_NCPUS; cpu++)
+		assert_int_equal(fk.fast[cpu][7].ifindex, 7);
+	assert_int_equal(fk.fast[FAKE_NCPUS][7].ifindex, 0);	/* possible CPUs only */
+	/* what BPF counted in the rows and, for both links, in the hash */
+	fk.fast[0][7].rx_packets = 3;
+	fk.fast[0][7].rx_bytes = 300;
+	fk.fast[1][7].tx_packets = 4;
+	fk.fast[1][7].tx_bytes = 400;
+	count_packets(7, 11, 5);
+	count_packets(7 + NET_FAST_SLOTS, 2, 1);
+	assert_int_equal(net_read(ctx, "vnet0", &st), 0);
+	assert_int_equal(st.c.rx_packets, 14);
+	assert_int_equal(st.c.rx_bytes, 1400);
+	assert_int_equal(st.c.tx_packets, 9);
+	assert_int_equal(net_read(ctx, "vnet1", &st), 0);
+	assert_int_equal(st.c.rx_packets, 2);
+	assert_int_equal(st.c.tx_packets, 1);
+	/* released at detach; the next owner starts from zero */
+	assert_int_equal(net_unwatch(ctx, "vnet0"), 0);
+	for (int cpu = 0; cpu < FAKE_NCPUS; cpu++)
+		assert_int_equal(fk.fast[cpu][7].ifindex, 0);
+	assert_int_equal(net_watch(ctx, "vnet0", 1), 0);
+	assert_int_equal(fk.fast[0][7].ifindex, 7);
+	assert_int_equal(fk.fast[0][7].rx_packets, 0);
+	assert_int_equal(net_read(ctx, "vnet0", &st), 0);
+	assert_int_equal(st.c.rx_packets, 0);
+	net_fini(ctx);
+}
+
 static void test_force_netlink(void **state)
 {
 	struct net_opts opts = { .force_netlink = true };
@@ -837,6 +880,7 @@ int main(void)
 		cmocka_unit_test_setup(test_tc_removes_its_own_empty_qdisc, setup),
 		cmocka_unit_test_setup(test_tc_link_gone_touches_nothing, setup),
 		cmocka_unit_test_setup(test_tc_stale_filter_of_ours_replaced, setup),
+		cmocka_unit_test_setup(test_fast_rows, setup),
 		cmocka_unit_test_setup(test_force_netlink, setup),
 	};
 
