@@ -60,13 +60,6 @@ for i in $(seq "$guests"); do
 	progress "guest v$i up"
 done
 "$TB" tided start h1 || exit 1
-# tided itself (tb's pid file holds the wrapper that started it)
-tided_self() {
-	local p=$1 c
-	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = tided ] && { echo "$p"; return 0; }
-	for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tided_self "$c" && return 0; done
-	return 1
-}
 # kernel time so far of the BPF programs process $1 holds (the prog_id of
 # its program and link fds, /proc/PID/fdinfo)
 bpf_run_ns() {
@@ -77,7 +70,8 @@ import json, sys
 ids = {int(i) for i in sys.argv[1].split()}
 print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin) if p["id"] in ids))' "$ids"
 }
-tided=$(tided_self "$(cat /var/tmp/tide-testbed/h1/tided.pid)") ||
+# the pid tided itself wrote, in h1's /run/tide
+tided=$(tr -dc 0-9 </var/tmp/tide-testbed/h1/run-tide/tided.pid) && [ "$(cat "/proc/$tided/comm" 2>/dev/null)" = tided ] ||
 	{ echo "b-collect: cannot find tided's process" >&2; exit 1; }
 echo 1 >/proc/sys/kernel/bpf_stats_enabled
 progress "tided (pid $tided) ticking at 100 ms over $guests guests for $secs s, BPF stats on"
@@ -107,9 +101,7 @@ PY
 )
 # libvirt's side alone: tided stopped (and its programs detached)
 "$TB" tided stop h1 >/dev/null 2>&1
-kill -TERM "$tided" 2>/dev/null
-for i in $(seq 100); do kill -0 "$tided" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$tided" 2>/dev/null && { echo "b-collect: tided (pid $tided) did not stop" >&2; exit 1; }
+"$TB" tided stop h1 || { echo "b-collect: tided (pid $tided) did not stop" >&2; exit 1; }
 progress "virConnectGetAllDomainStats x 50 over the same guests"
 "$TB" exec h1 "$BUILD/tests/bench/libvirtstats" qemu:///system \
 	"$(cat /var/tmp/tide-testbed/h1/libvirtd.pid)" 50 100 >"$out/collect-libvirt.txt" ||
