@@ -100,7 +100,6 @@ print(int((int(sys.argv[4]) - int(sys.argv[3])) / ticks) if ticks > 0 else 0)
 PY
 )
 # libvirt's side alone: tided stopped (and its programs detached)
-"$TB" tided stop h1 >/dev/null 2>&1
 "$TB" tided stop h1 || { echo "b-collect: tided (pid $tided) did not stop" >&2; exit 1; }
 progress "virConnectGetAllDomainStats x 50 over the same guests"
 "$TB" exec h1 "$BUILD/tests/bench/libvirtstats" qemu:///system \
