@@ -28,6 +28,8 @@
  *   (ramblock_sync_dirty_bitmap() adds only bits not already set), and
  *   counts again.  If the exact figure is 0 or below threshold_size,
  *   migration_completion(): else one more qemu_savevm_state_iterate().
+ *   (The 2025 rewrite of that test, complete_ready = can_switchover &&
+ *   pending_size <= threshold_size, differs only at equality.)
  *
  * - So a "round" is what happens between two bitmap syncs, and a sync
  *   happens only when the bitmap's remainder has fallen below the
