@@ -72,6 +72,9 @@ static const struct key keys[] = {
 	{ "state_dir", KEY_ABS_PATH, FIELD(state_dir), 0, 0, false, NULL },
 	{ "libvirt_run_dir", KEY_ABS_PATH, FIELD(libvirt_run_dir), 0, 0, false, NULL },
 	{ "libvirt_reconnect_max_ms", KEY_MS, FIELD(libvirt_reconnect_max_ms), 100, 3600000, false, NULL },
+	{ "libvirt_call_timeout_ms", KEY_MS, FIELD(libvirt_call_timeout_ms), 100, 600000, false, NULL },
+	{ "libvirt_workers", KEY_UINT, FIELD(libvirt_workers), 1, 64, false, NULL },
+	{ "peer_poll_ms", KEY_MS, FIELD(peer_poll_ms), 100, 3600000, false, NULL },
 	{ "tick_ms", KEY_MS, FIELD(tick_ms), 10, 60000, true, NULL },
 	{ "ring_samples", KEY_UINT, FIELD(ring_samples), 2, 4096, false, NULL },
 	{ "max_vms", KEY_UINT, FIELD(max_vms), 1, 4096, false, NULL },
@@ -133,6 +136,9 @@ int conf_defaults(struct tide_conf **out)
 	c->libvirt_run_dir = strdup(TIDE_DEFAULT_LIBVIRT_RUN_DIR);
 	c->textfile_dir = strdup(TIDE_DEFAULT_TEXTFILE_DIR);
 	c->libvirt_reconnect_max_ms = 30000;
+	c->libvirt_call_timeout_ms = 10000;
+	c->libvirt_workers = 4;
+	c->peer_poll_ms = 5000;
 	c->tick_ms = 1000;
 	c->ring_samples = 64;
 	c->max_vms = 256;

@@ -29,14 +29,18 @@
 #include "feat.h"
 #include "inv.h"
 #include "kvm.h"
+#include "lag.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "peer.h"
 #include "show.h"
 #include "status.h"
 #include "textfile.h"
 #include "util.h"
+#include "vconn.h"
 #include "virt.h"
+#include "work.h"
 
 static struct {
 	const char *config_path;	/* NULL: TIDE_DEFAULT_CONFIG, may be absent */
@@ -259,6 +263,9 @@ static void apply_reload(const struct tide_conf *c, void *arg)
 			log_notice("collection tick now %u ms", c->tick_ms);
 	}
 	textfile_reconfigure();
+	if (lag_set_interval(c->tick_ms) && c->tick_ms)
+		log_debug("lag: tick not followed");
+	peer_reconfigure(c->peers, c->n_peers);
 }
 
 static void on_reload(void *arg)
@@ -442,6 +449,32 @@ static int start_inv(void)
 	return inv_init(&o);
 }
 
+static int start_work(void)
+{
+	struct work_opts o = { .threads = conf_get()->libvirt_workers };
+
+	return work_init(&o);
+}
+
+static int start_peer(void)
+{
+	const struct tide_conf *c = conf_get();
+	struct peer_opts o = {
+		.peers = c->peers,
+		.n_peers = c->n_peers,
+		.poll_ms = c->peer_poll_ms,
+		.call_timeout_ms = c->libvirt_call_timeout_ms,
+		.reconnect_max_ms = c->libvirt_reconnect_max_ms,
+	};
+
+	return peer_init(&o);
+}
+
+static int start_lag(void)
+{
+	return lag_init(conf_get()->tick_ms);
+}
+
 struct module {
 	const char *name;
 	int (*init)(void);
@@ -454,12 +487,17 @@ static const struct module modules[] = {
 	{ "feat", feat_init, feat_fini },
 	{ "state", start_state, stop_state },
 	{ "virt", virt_init, virt_fini },
+	/* every blocking libvirt call runs on work's threads, through vconn */
+	{ "work", start_work, work_fini },
+	{ "vconn", vconn_init, vconn_fini },
+	{ "lag", start_lag, lag_fini },
 	{ "cpu", start_cpu, stop_cpu },
 	{ "net", start_net, stop_net },
 	{ "kvm", start_kvm, stop_kvm },
 	/* collect before inv: inv feeds it the VMs it finds */
 	{ "collect", start_collect, collect_fini },
 	{ "inv", start_inv, inv_fini },
+	{ "peer", start_peer, peer_fini },
 	{ "prom", textfile_init, textfile_fini },
 	{ "ctl", start_ctl, ctl_fini },
 	{ "status", status_init, status_fini },

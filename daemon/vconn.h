@@ -67,7 +67,11 @@ void vconn_fini(void);
 /* Starts connecting at once; a libvirt that does not answer is no error
  * (on_state(false), then retries). */
 int vconn_open(const struct vconn_opts *opts, struct vconn **vc) __tide_must_check;
-/* on_state is not called again.  Pending calls complete from inside. */
+/*
+ * on_state is not called again.  Calls already made still run, and their
+ * done() comes later, in order (the close follows them on the queue): their
+ * arg must not point at what the caller frees now.
+ */
 void vconn_close(struct vconn *vc);
 
 /* worker: the call itself, through virt's adapters; 0 or -errno */
