@@ -444,6 +444,7 @@ static int start_inv(void)
 		.run_dir = c->libvirt_run_dir,
 		.rescan_ms = c->tick_ms,
 		.reconnect_max_ms = c->libvirt_reconnect_max_ms,
+		.call_timeout_ms = c->libvirt_call_timeout_ms,
 	};
 
 	return inv_init(&o);
@@ -490,7 +491,6 @@ static const struct module modules[] = {
 	/* every blocking libvirt call runs on work's threads, through vconn */
 	{ "work", start_work, work_fini },
 	{ "vconn", vconn_init, vconn_fini },
-	{ "lag", start_lag, lag_fini },
 	{ "cpu", start_cpu, stop_cpu },
 	{ "net", start_net, stop_net },
 	{ "kvm", start_kvm, stop_kvm },
@@ -502,6 +502,8 @@ static const struct module modules[] = {
 	{ "ctl", start_ctl, ctl_fini },
 	{ "status", status_init, status_fini },
 	{ "show", show_init, show_fini },
+	/* last: it measures the running loop, not the start-up */
+	{ "lag", start_lag, lag_fini },
 };
 
 static void stop_modules(size_t n_started)
