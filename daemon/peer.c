@@ -65,10 +65,14 @@ static int poll_run(virConnectPtr conn, void *arg)
 
 static void poll_failed(struct peer *p, const char *err)
 {
+	char msg[PEER_ERR_BYTES];
+
 	p->polls_failed++;
-	snprintf(p->last_error, sizeof(p->last_error), "peer '%s': %s", p->name, err);
-	if (!p->failing)
-		log_warn("%s", p->last_error);
+	snprintf(msg, sizeof(msg), "peer '%s': %s", p->name, err);
+	/* every few seconds for a peer that is down: say it when it changes */
+	if (!p->failing || strcmp(msg, p->last_error))
+		log_warn("%s", msg);
+	snprintf(p->last_error, sizeof(p->last_error), "%s", msg);
 	p->failing = true;
 }
 
@@ -87,6 +91,7 @@ static void poll_done(int result, const char *err, void *arg)
 	if (p->failing)
 		log_notice("peer '%s' (%s) answers again", p->name, p->uri);
 	p->failing = false;
+	p->last_error[0] = '\0';
 	p->polls_ok++;
 	p->last_ok_ms = loop_now_ms();
 	p->cpus = c->info.cpus;
@@ -112,7 +117,7 @@ static void poll_one(struct peer *p)
 	if (!vconn_connected(p->vc)) {
 		const char *e = vconn_last_error(p->vc);
 
-		poll_failed(p, e[0] ? e : "not connected yet");
+		poll_failed(p, e[0] ? e : "not connected yet (the first connection is being made)");
 		return;
 	}
 	c = calloc(1, sizeof(*c));

@@ -35,7 +35,8 @@ int peer_reconfigure(const struct conf_peer *peers, size_t n_peers);
 /*
  * Members of the peer called name, added to obj (tidectl status): connected,
  * last_ok_age_ms (null before any answer), cpus, cpu_mhz, memory_bytes,
- * free_memory_bytes, polls_ok, polls_failed, timeouts, last_error.
+ * free_memory_bytes, polls_ok, polls_failed, timeouts, last_error ("" while
+ * the peer answers).
  */
 void peer_fill_json(const char *name, struct json_object *obj);
 
