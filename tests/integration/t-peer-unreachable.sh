@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# A peer that stops answering must cost tided nothing but a worker thread:
+# tided on h1 (tick 100 ms) has two peers, h2's real libvirtd and an address
+# that never answers (tb blackhole: a connect hangs, it is not
+# refused).  While `tidectl status` is asked again and again for some
+# seconds:
+#  - every tidectl reply comes within 100 ms;
+#  - no tick of the loop is late by more than one interval;
+#  - the dead peer's connection times out, with a message naming its URI,
+#    in status and in the log;
+#  - h2 is read all along (its node figures, fresh).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+export TIDED_TICK_MS=100
+RUN_S=${T_PEER_RUN_S:-8}
+REPLY_MAX_MS=100
+TIMEOUT_MS=1500
+
+tb_start
+bh=$(tb blackhole)
+dead_uri="qemu+tcp://$bh/system"
+h2_uri=$(tb uri h2)
+
+# the address must hang, not refuse: a refused connect would prove nothing
+rc=0
+tb exec h1 timeout 2 bash -c "exec 3<>/dev/tcp/$bh/16509" 2>/dev/null || rc=$?
+[ "$rc" = 124 ] || fail "a TCP connect to $bh did not hang (exit $rc)"
+log "$bh drops what it is sent: a TCP connect to it hangs"
+
+cat >>/var/tmp/tide-testbed/h1/etc-tide/tided.conf <<EOF
+libvirt_call_timeout_ms = $TIMEOUT_MS;
+peer_poll_ms = 500;
+peers = (
+	{ name = "h2"; uri = "$h2_uri"; },
+	{ name = "dead"; uri = "$dead_uri"; }
+);
+EOF
+tb tided start h1 || fail "tided did not start on h1"
+
+# Inside h1: tidectl -j status as fast as it answers for RUN_S seconds, each
+# reply timed; prints the slowest, the count, and the last reply.
+out=$(tb exec h1 python3 - "$BUILD/tidectl" "$RUN_S" <<'EOF'
+import json, subprocess, sys, time
+tidectl, run_s = sys.argv[1], float(sys.argv[2])
+times, last = [], None
+end = time.monotonic() + run_s
+while time.monotonic() < end:
+    t0 = time.monotonic()
+    r = subprocess.run([tidectl, "-j", "status"], capture_output=True, text=True)
+    ms = (time.monotonic() - t0) * 1000
+    if r.returncode != 0:
+        print(json.dumps({"error": r.stdout + r.stderr}))
+        sys.exit(1)
+    times.append(round(ms, 1))
+    last = r.stdout
+    time.sleep(0.02)
+times.sort()
+print(json.dumps({"worst_ms": times[-1], "median_ms": times[len(times) // 2],
+                  "slowest": times[-5:], "n": len(times), "status": json.loads(last)}))
+EOF
+) || fail "tidectl status failed: $out"
+cp /var/tmp/tide-testbed/h1/tided.log "$RESULTS/$T_NAME.tided.log"
+
+jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1])
+for k in sys.argv[2].split("."): d = d[int(k)] if k.isdigit() else d[k]
+print(d)' "$1" "$2"; }
+peer() { python3 -c 'import json,sys; s=json.loads(sys.argv[1])["status"]
+p=[p for p in s["peers"] if p["name"]==sys.argv[2]][0]; print(p[sys.argv[3]])' "$1" "$2" "$3"; }
+
+worst=$(jget "$out" worst_ms); n=$(jget "$out" n)
+late_max=$(jget "$out" status.tick_late_max_ms); late=$(jget "$out" status.ticks_late)
+ticks=$(jget "$out" status.ticks_measured)
+log "$n tidectl status replies in ${RUN_S} s: median $(jget "$out" median_ms) ms, slowest $(jget "$out" slowest) ms"
+log "$ticks ticks of 100 ms measured: latest by $late_max ms, $late later than one interval"
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= $REPLY_MAX_MS else 1)" "$worst" ||
+	fail "a tidectl status reply took $(printf %.1f "$worst") ms (> $REPLY_MAX_MS ms)"
+[ "$late" = 0 ] || fail "$late ticks were late by more than one interval (worst $late_max ms)"
+[ "$ticks" -ge $((RUN_S * 10 / 2)) ] || fail "only $ticks ticks measured in ${RUN_S} s"
+
+# the dead peer: not connected, timed out, said so with its URI
+[ "$(peer "$out" dead connected)" = False ] || fail "tided says it is connected to $dead_uri"
+err=$(peer "$out" dead last_error)
+log "dead peer: $err"
+case $err in
+*"'$dead_uri'"*"no answer within $TIMEOUT_MS ms"*) ;;
+*) fail "the dead peer's error does not say it timed out on '$dead_uri': '$err'" ;;
+esac
+[ "$(peer "$out" dead timeouts)" -ge 1 ] || fail "no timeout counted for the dead peer"
+grep -q "peer 'dead': cannot connect to libvirt at '$dead_uri': no answer within $TIMEOUT_MS ms" \
+	/var/tmp/tide-testbed/h1/tided.log || fail "tided's log does not say the dead peer timed out"
+[ "$(jget "$out" status.libvirt_workers.stuck)" -ge 1 ] ||
+	fail "no worker counted as stuck in the dead peer's connect"
+
+# h2, read at the same time
+[ "$(peer "$out" h2 connected)" = True ] || fail "h2 ($h2_uri) is not connected"
+cpus=$(peer "$out" h2 cpus); age=$(peer "$out" h2 last_ok_age_ms); ok=$(peer "$out" h2 polls_ok)
+[ "$cpus" -ge 1 ] || fail "h2's node figures are missing (cpus $cpus)"
+[ "$age" -lt 2000 ] || fail "h2's last answer is $age ms old"
+[ "$ok" -ge $((RUN_S)) ] || fail "h2 read only $ok times in ${RUN_S} s"
+[ -z "$(peer "$out" h2 last_error)" ] || fail "h2 has an error: $(peer "$out" h2 last_error)"
+log "h2 read $ok times meanwhile: $cpus CPUs, $(( $(peer "$out" h2 free_memory_bytes) >> 20 )) MiB free, answer $age ms old"
+
+# and tided stops at once, the stuck connect notwithstanding
+t0=$(date +%s%N)
+tb tided stop h1 || fail "tided did not stop on SIGTERM"
+log "tided stopped in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
