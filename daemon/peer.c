@@ -202,6 +202,8 @@ int peer_reconfigure(const struct conf_peer *cps, size_t n)
 	size_t n_old = ps.n_peers;
 	int err = 0;
 
+	if (!ps.inited)
+		return -ENODEV;
 	peers = calloc(n ? n : 1, sizeof(*peers));
 	if (!peers)
 		return -ENOMEM;

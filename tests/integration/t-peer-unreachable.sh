@@ -104,4 +104,5 @@ log "h2 read $ok times meanwhile: $cpus CPUs, $(( $(peer "$out" h2 free_memory_b
 # and tided stops at once, the stuck connect notwithstanding
 t0=$(date +%s%N)
 tb tided stop h1 || fail "tided did not stop on SIGTERM"
+cp /var/tmp/tide-testbed/h1/tided.log "$RESULTS/$T_NAME.tided.log"
 log "tided stopped in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
