@@ -353,6 +353,7 @@ static void drop_conn(struct vconn *vc)
 static void done_open(struct vconn *vc, struct vjob *j, int result, bool detached)
 {
 	char msg[VCONN_ERR_BYTES];
+	virConnectPtr lost_conn;
 
 	vc->state = VC_DOWN;
 	if (vc->closing) {
@@ -365,7 +366,8 @@ static void done_open(struct vconn *vc, struct vjob *j, int result, bool detache
 	if (result == -ECANCELED)
 		return;
 	snprintf(msg, sizeof(msg), "%s", detached ? "" : j->err);
-	if (result == 0 && atomic_load(&vc->lost_conn) == j->conn) {
+	lost_conn = result == 0 ? j->conn : NULL;	/* 0: not detached, j->conn is ours */
+	if (lost_conn && atomic_compare_exchange_strong(&vc->lost_conn, &lost_conn, NULL)) {
 		queue_close(vc, j->conn, j->close_cb);
 		result = -ECONNRESET;
 		snprintf(msg, sizeof(msg), "libvirt connection to '%s' lost as it opened", vc->uri);
@@ -442,10 +444,12 @@ static void vjob_done(int result, bool detached, void *arg)
 static void on_lost(void *arg)
 {
 	struct vconn *vc = arg;
-	virConnectPtr conn = atomic_load(&vc->lost_conn);
 	int reason = atomic_load(&vc->lost_reason);
+	virConnectPtr conn;
 
 	atomic_store(&vc->lost_pending, false);
+	/* taken: a later connection may get the same address */
+	conn = atomic_exchange(&vc->lost_conn, NULL);
 	if (vc->state == VC_UP && conn && conn == vc->conn && !vc->closing) {
 		snprintf(vc->last_error, sizeof(vc->last_error),
 			 "libvirt connection to '%s' lost: %s", vc->uri, close_reason(reason));
