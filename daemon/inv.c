@@ -67,9 +67,6 @@ static struct {
 	uint32_t reconnect_max_ms;
 	uint64_t gen;			/* a job of an older inv_init() is stale */
 	struct vconn *vc;
-	/* touched only on the connection's queue (setup, teardown) */
-	int lifecycle_id;		/* -1: none */
-	int device_ids[2];		/* device added, removed; -1: none */
 	bool connected;			/* and the VM list read since */
 	bool synced_once;
 	int pending_timer;
@@ -80,7 +77,17 @@ static struct {
 	size_t n_vms, cap_vms;
 	char (*pending)[VM_UUID_BYTES];
 	size_t n_pending, cap_pending;
-} is = { .lifecycle_id = -1, .device_ids = { -1, -1 } };
+} is;
+
+/*
+ * The event registrations of the connection: touched only by its jobs on
+ * the worker (setup, teardown), never cleared by inv_fini(), whose close
+ * job may run after it.
+ */
+static struct {
+	int lifecycle_id;		/* -1: none */
+	int device_ids[2];		/* device added, removed; -1: none */
+} ev = { .lifecycle_id = -1, .device_ids = { -1, -1 } };
 
 /* ---- XML ---------------------------------------------------------------- */
 
@@ -1166,13 +1173,13 @@ static void on_device(virConnectPtr conn, virDomainPtr dom, const char *alias, v
 
 static void unregister_events(virConnectPtr conn)
 {
-	if (is.lifecycle_id >= 0)
-		virt_domain_event_deregister(conn, is.lifecycle_id);
-	is.lifecycle_id = -1;
+	if (ev.lifecycle_id >= 0)
+		virt_domain_event_deregister(conn, ev.lifecycle_id);
+	ev.lifecycle_id = -1;
 	for (int i = 0; i < 2; i++) {
-		if (is.device_ids[i] >= 0)
-			virt_domain_event_deregister(conn, is.device_ids[i]);
-		is.device_ids[i] = -1;
+		if (ev.device_ids[i] >= 0)
+			virt_domain_event_deregister(conn, ev.device_ids[i]);
+		ev.device_ids[i] = -1;
 	}
 }
 
@@ -1184,10 +1191,10 @@ static int setup_events(virConnectPtr conn, void *arg)
 
 	err = virt_domain_event_register(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
 					 VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), NULL, NULL,
-					 &is.lifecycle_id);
+					 &ev.lifecycle_id);
 	if (err) {
 		log_err("%s; VMs would not be followed: dropping the connection", virt_last_error());
-		is.lifecycle_id = -1;
+		ev.lifecycle_id = -1;
 		return err;
 	}
 	/* not essential: a hot-plugged NIC is then seen at the next event */
@@ -1197,9 +1204,9 @@ static int setup_events(virConnectPtr conn, void *arg)
 
 		if (virt_domain_event_register(conn, NULL, ids[i],
 					       VIR_DOMAIN_EVENT_CALLBACK(on_device),
-					       i ? (void *)1 : NULL, NULL, &is.device_ids[i])) {
+					       i ? (void *)1 : NULL, NULL, &ev.device_ids[i])) {
 			log_debug("%s", virt_last_error());
-			is.device_ids[i] = -1;
+			ev.device_ids[i] = -1;
 		}
 	}
 	return 0;
@@ -1242,8 +1249,6 @@ static void clear_state(void)
 
 	memset(&is, 0, sizeof(is));
 	is.gen = gen + 1;
-	is.lifecycle_id = -1;
-	is.device_ids[0] = is.device_ids[1] = -1;
 }
 
 int inv_init(const struct inv_opts *opts)
