@@ -63,6 +63,9 @@ struct tide_conf {
 	char *state_dir;
 	char *libvirt_run_dir;		/* libvirtd's run dir: qemu/NAME.pid */
 	uint32_t libvirt_reconnect_max_ms;	/* reconnect backoff ceiling */
+	uint32_t libvirt_call_timeout_ms;	/* a libvirt call that takes longer fails */
+	uint32_t libvirt_workers;	/* worker threads for libvirt calls */
+	uint32_t peer_poll_ms;		/* how often each peer is read */
 	uint32_t tick_ms;		/* collection interval */
 	uint32_t ring_samples;		/* samples kept per VM */
 	uint32_t max_vms;		/* VMs tracked at once */

@@ -44,16 +44,20 @@ struct inv_opts {
 	const char *proc_root;		/* NULL: /proc (tests: a fake tree) */
 	uint32_t rescan_ms;		/* first rescan delay of an incomplete VM (a tick) */
 	uint32_t reconnect_max_ms;	/* 0: 30000 */
+	uint32_t call_timeout_ms;	/* a libvirt call that takes longer fails; 0: vconn's */
 };
 
 /*
- * Connect, register for events, and track every active domain.  A libvirt
- * that cannot be reached is not an error: it is logged, and tried again
- * with backoff.  Needs loop, virt and collect.
+ * Connect, register for events, and track every active domain, all through
+ * vconn (the calls run on a worker; the VMs are tracked once the list has
+ * come back, a little after this returns).  A libvirt that cannot be reached
+ * is not an error: it is logged, and tried again with backoff.  Needs loop,
+ * virt, work, vconn and collect.
  */
 int inv_init(const struct inv_opts *opts) __tide_must_check;
 void inv_fini(void);
 
+/* Connected, and the VM list read since. */
 bool inv_connected(void);
 /* Reconnections since start (a libvirtd restart is one). */
 uint32_t inv_reconnects(void);

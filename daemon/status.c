@@ -10,10 +10,13 @@
 #include "ctl.h"
 #include "feat.h"
 #include "inv.h"
+#include "lag.h"
+#include "peer.h"
 #include "sources.h"
 #include "status.h"
 #include "store.h"
 #include "util.h"
+#include "work.h"
 
 static struct {
 	uint64_t start_ms;	/* monotonic: uptime must not jump with the clock */
@@ -27,7 +30,9 @@ int status_fill(struct json_object *reply)
 	const struct tide_conf *c = conf_get();
 	const struct tide_features *f = feat_get();
 	const struct sources *src;
-	struct json_object *peers, *collectors;
+	struct json_object *peers, *collectors, *workers;
+	struct lag_stats lag;
+	struct work_stats ws;
 
 	ADD(reply, "version", json_object_new_string(TIDE_VERSION));
 	ADD(reply, "pid", json_object_new_int((int)getpid()));
@@ -51,6 +56,7 @@ int status_fill(struct json_object *reply)
 			break;
 		ADD(p, "name", json_object_new_string(c->peers[i].name));
 		ADD(p, "uri", json_object_new_string(c->peers[i].uri));
+		peer_fill_json(c->peers[i].name, p);
 		json_object_array_add(peers, p);
 	}
 	ADD(reply, "peers", peers);
@@ -73,6 +79,21 @@ int status_fill(struct json_object *reply)
 	}
 	ADD(reply, "collectors", collectors);
 	ADD(reply, "degraded", json_object_new_boolean(src && src->degraded));
+	lag_get(&lag);
+	ADD(reply, "tick_late_max_ms", json_object_new_int64((int64_t)lag.late_max_ms));
+	ADD(reply, "tick_late_last_ms", json_object_new_int64((int64_t)lag.late_last_ms));
+	ADD(reply, "ticks_late", json_object_new_int64((int64_t)lag.late_ticks));
+	ADD(reply, "ticks_measured", json_object_new_int64((int64_t)lag.ticks));
+	work_get_stats(&ws);
+	workers = json_object_new_object();
+	if (workers) {
+		ADD(workers, "threads", json_object_new_int64(ws.threads));
+		ADD(workers, "busy", json_object_new_int64(ws.busy));
+		ADD(workers, "stuck", json_object_new_int64(ws.detached));
+		ADD(workers, "jobs_done", json_object_new_int64((int64_t)ws.jobs_done));
+		ADD(workers, "jobs_timed_out", json_object_new_int64((int64_t)ws.jobs_timed_out));
+	}
+	ADD(reply, "libvirt_workers", workers);
 	return 0;
 }
 

@@ -30,14 +30,18 @@
 #include "feat.h"
 #include "inv.h"
 #include "kvm.h"
+#include "lag.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
+#include "peer.h"
 #include "show.h"
 #include "status.h"
 #include "textfile.h"
 #include "util.h"
+#include "vconn.h"
 #include "virt.h"
+#include "work.h"
 
 static struct {
 	const char *config_path;	/* NULL: TIDE_DEFAULT_CONFIG, may be absent */
@@ -82,6 +86,9 @@ static void usage(FILE *out)
 		"  control_socket = \"/run/tide/tided.sock\"; tidectl talks here (root only)\n"
 		"  state_dir = \"/var/lib/tide\";             persistent state\n"
 		"  libvirt_run_dir = \"/run/libvirt\";        where libvirtd keeps qemu/NAME.pid\n"
+		"  libvirt_call_timeout_ms = 10000;         a libvirt call that takes longer fails\n"
+		"  libvirt_workers = 4;                     threads making the libvirt calls\n"
+		"  peer_poll_ms = 5000;                     how often each peer is read\n"
 		"  tick_ms = 1000;                          collection interval\n"
 		"  ring_samples = 64;                       samples kept per VM\n"
 		"  cpu_source = \"auto\";                     auto raw_tp proc\n"
@@ -260,6 +267,9 @@ static void apply_reload(const struct tide_conf *c, void *arg)
 	}
 	collect_set_host_cpus(c->host_cpus);
 	textfile_reconfigure();
+	if (lag_set_interval(c->tick_ms) && c->tick_ms)
+		log_debug("lag: tick not followed");
+	peer_reconfigure(c->peers, c->n_peers);
 }
 
 static void on_reload(void *arg)
@@ -425,9 +435,36 @@ static int start_inv(void)
 		.run_dir = c->libvirt_run_dir,
 		.rescan_ms = c->tick_ms,
 		.reconnect_max_ms = c->libvirt_reconnect_max_ms,
+		.call_timeout_ms = c->libvirt_call_timeout_ms,
 	};
 
 	return inv_init(&o);
+}
+
+static int start_work(void)
+{
+	struct work_opts o = { .threads = conf_get()->libvirt_workers };
+
+	return work_init(&o);
+}
+
+static int start_peer(void)
+{
+	const struct tide_conf *c = conf_get();
+	struct peer_opts o = {
+		.peers = c->peers,
+		.n_peers = c->n_peers,
+		.poll_ms = c->peer_poll_ms,
+		.call_timeout_ms = c->libvirt_call_timeout_ms,
+		.reconnect_max_ms = c->libvirt_reconnect_max_ms,
+	};
+
+	return peer_init(&o);
+}
+
+static int start_lag(void)
+{
+	return lag_init(conf_get()->tick_ms);
 }
 
 struct module {
@@ -442,16 +479,22 @@ static const struct module modules[] = {
 	{ "feat", feat_init, feat_fini },
 	{ "state", start_state, stop_state },
 	{ "virt", virt_init, virt_fini },
+	/* every blocking libvirt call runs on work's threads, through vconn */
+	{ "work", start_work, work_fini },
+	{ "vconn", vconn_init, vconn_fini },
 	{ "cpu", start_cpu, sources_close_cpu },
 	{ "net", start_net, stop_net },
 	{ "kvm", start_kvm, sources_close_kvm },
 	/* collect before inv: inv feeds it the VMs it finds */
 	{ "collect", start_collect, collect_fini },
 	{ "inv", start_inv, inv_fini },
+	{ "peer", start_peer, peer_fini },
 	{ "prom", textfile_init, textfile_fini },
 	{ "ctl", start_ctl, ctl_fini },
 	{ "status", status_init, status_fini },
 	{ "show", show_init, show_fini },
+	/* last: it measures the running loop, not the start-up */
+	{ "lag", start_lag, lag_fini },
 };
 
 static void stop_modules(size_t n_started)

@@ -296,6 +296,11 @@ const char *virt_last_error(void)
 	return last_error;
 }
 
+void virt_clear_error(void)
+{
+	last_error[0] = '\0';
+}
+
 static int vir_errno(const virError *e)
 {
 	if (!e)
@@ -372,6 +377,18 @@ static const char *dom_name(virDomainPtr dom)
 
 /* ---- adapters ---------------------------------------------------------- */
 
+/* virConnectGetURI allocates; a message does not need it to be exact */
+static __thread char uri_buf[256];
+
+static const char *conn_uri(virConnectPtr conn)
+{
+	char *u = conn ? virConnectGetURI(conn) : NULL;
+
+	snprintf(uri_buf, sizeof(uri_buf), "%s", u ? u : "?");
+	free(u);
+	return uri_buf;
+}
+
 int virt_open(const char *uri, virConnectPtr *conn)
 {
 	virConnectPtr c;
@@ -404,6 +421,24 @@ int virt_connect_unregister_close(virConnectPtr conn, virConnectCloseFunc cb)
 {
 	if (virConnectUnregisterCloseCallback(conn, cb) < 0)
 		return FAIL("cannot unregister the close callback");
+	return 0;
+}
+
+int virt_node_get_info(virConnectPtr conn, virNodeInfoPtr info)
+{
+	if (virNodeGetInfo(conn, info) < 0)
+		return FAIL("cannot get the node information of '%s'", conn_uri(conn));
+	return 0;
+}
+
+int virt_node_get_free_memory(virConnectPtr conn, uint64_t *free_bytes)
+{
+	unsigned long long b = virNodeGetFreeMemory(conn);
+
+	/* 0 is libvirt's error value: no host has no free memory at all */
+	if (b == 0)
+		return FAIL("cannot get the free memory of '%s'", conn_uri(conn));
+	*free_bytes = b;
 	return 0;
 }
 

@@ -33,6 +33,9 @@ void virt_fini(void);
 
 /* The message of this thread's last failed adapter call ("" if none). */
 const char *virt_last_error(void);
+/* Forget it: a worker clears it before each job, so that a job's error is
+ * never an older job's. */
+void virt_clear_error(void);
 
 /* connections */
 int virt_open(const char *uri, virConnectPtr *conn) __tide_must_check;
@@ -42,6 +45,10 @@ void virt_close(virConnectPtr conn);
 int virt_connect_register_close(virConnectPtr conn, virConnectCloseFunc cb, void *opaque,
 				virFreeCallback ff) __tide_must_check;
 int virt_connect_unregister_close(virConnectPtr conn, virConnectCloseFunc cb);
+
+/* the host behind a connection (peers' capacity) */
+int virt_node_get_info(virConnectPtr conn, virNodeInfoPtr info) __tide_must_check;
+int virt_node_get_free_memory(virConnectPtr conn, uint64_t *free_bytes) __tide_must_check;
 
 /* domains */
 int virt_list_domains(virConnectPtr conn, unsigned int flags, virDomainPtr **doms,

@@ -63,6 +63,9 @@ static const char good_conf[] =
 	"textfile_enabled = false;\n"
 	"libvirt_run_dir = \"/var/tmp/tide-testbed/h1/run-libvirt\";\n"
 	"libvirt_reconnect_max_ms = 2000;\n"
+	"libvirt_call_timeout_ms = 3000;\n"
+	"libvirt_workers = 2;\n"
+	"peer_poll_ms = 1000;\n"
 	"ring_samples = 128;\n"
 	"max_vms = 300;\n"
 	"host_cpus = 2;\n"
@@ -92,6 +95,9 @@ static void test_good_file_with_every_key(void **state)
 	assert_false(c->textfile_enabled);
 	assert_string_equal(c->libvirt_run_dir, "/var/tmp/tide-testbed/h1/run-libvirt");
 	assert_int_equal(c->libvirt_reconnect_max_ms, 2000);
+	assert_int_equal(c->libvirt_call_timeout_ms, 3000);
+	assert_int_equal(c->libvirt_workers, 2);
+	assert_int_equal(c->peer_poll_ms, 1000);
 	assert_int_equal(c->ring_samples, 128);
 	assert_int_equal(c->max_vms, 300);
 	assert_int_equal(c->host_cpus, 2);
@@ -331,6 +337,8 @@ static void test_reload_failure_keeps_old_config(void **state)
 			     /* the other restart-only keys as they run */
 			     "libvirt_run_dir = \"/var/tmp/tide-testbed/h1/run-libvirt\";\n"
 			     "libvirt_reconnect_max_ms = 2000;\n"
+			     "libvirt_call_timeout_ms = 3000;\nlibvirt_workers = 2;\n"
+			     "peer_poll_ms = 1000;\n"
 			     "ring_samples = 128;\nmax_vms = 300;\ncpu_source = \"raw_tp\";\n"
 			     "net_source = \"netlink\";\nkvm_stats = false;\n"
 			     "control_socket = \"/run/elsewhere.sock\";\n"));

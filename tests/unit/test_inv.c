@@ -11,7 +11,9 @@
  *     vCPU threads that appear after the start event, libvirt's XML
  *     turning to garbage, the connection lost and found again.
  *
- * inv.c is included (its statics: the connection, the close callback).
+ * inv.c is included (its statics: the connection, the pending list).  Its
+ * libvirt calls run on vconn's workers, so every check waits on the loop
+ * for the inventory to catch up.
  * Linked with -Wl,--wrap=virt_domain_get_xml_desc (TEST_LDFLAGS_test_inv)
  * so that a test can have libvirt hand over a broken XML.
  */
@@ -21,6 +23,7 @@
 
 #include "../../daemon/inv.c"
 #include "store.h"
+#include "work.h"
 
 #define WATCHDOG_MS 20000
 #define UUID1 "11111111-2222-3333-4444-555555555555"
@@ -383,7 +386,7 @@ static int setup(void **state)
 	fake_thread(fx.x.proc, 5252, 5253, "CPU 0/TCG");
 	if (loop_init() || loop_add_timer(WATCHDOG_MS, 0, watchdog_fired, NULL, &watchdog_id))
 		return -1;
-	if (virt_init() || collect_init(&co))
+	if (virt_init() || work_init(NULL) || vconn_init() || collect_init(&co))
 		return -1;
 	return 0;
 }
@@ -392,6 +395,8 @@ static int teardown(void **state)
 {
 	inv_fini();
 	collect_fini();
+	vconn_fini();
+	work_fini();
 	virt_fini();
 	loop_fini();
 	unit_rmtree(fx.x.top);
@@ -407,12 +412,20 @@ static int start_inv(void)
 	return inv_init(&o);
 }
 
+
 /* Run the loop until cond holds (the watchdog fails the test otherwise). */
 #define RUN_UNTIL(cond)						\
 	do {							\
 		while (!(cond))					\
 			assert_int_equal(loop_run_once(10), 0);	\
 	} while (0)
+
+/* inv_init(), then the loop until the VM list is in */
+static void start_and_sync(void)
+{
+	assert_int_equal(start_inv(), 0);
+	RUN_UNTIL(inv_connected());
+}
 
 static const struct vm_desc *vm(const char *name)
 {
@@ -428,7 +441,7 @@ static uint32_t slot(const char *name)
 
 static virDomainPtr dom(const char *name)
 {
-	virDomainPtr d = virDomainLookupByName(is.conn, name);
+	virDomainPtr d = virDomainLookupByName(vconn_conn(is.vc), name);
 
 	assert_non_null(d);
 	return d;
@@ -436,8 +449,7 @@ static virDomainPtr dom(const char *name)
 
 static void test_initial_inventory(void **state)
 {
-	assert_int_equal(start_inv(), 0);
-	assert_true(inv_connected());
+	start_and_sync();
 	/* vm3 is shut off */
 	assert_int_equal(store_vm_count(), 2);
 	assert_non_null(vm("vm1"));
@@ -457,7 +469,7 @@ static void test_events_add_and_remove(void **state)
 {
 	virDomainPtr d;
 
-	assert_int_equal(start_inv(), 0);
+	start_and_sync();
 
 	/* stopped: dropped, its threads untracked */
 	d = dom("vm1");
@@ -492,7 +504,7 @@ static void test_events_add_and_remove(void **state)
 	virDomainFree(d);
 
 	/* a transient domain: tracked while it runs, dropped when it goes */
-	d = virDomainCreateXML(is.conn,
+	d = virDomainCreateXML(vconn_conn(is.vc),
 			       "<domain type='test'><name>tr</name>"
 			       "<uuid>11111111-2222-3333-4444-888888888888</uuid>"
 			       "<memory unit='MiB'>32</memory><vcpu>1</vcpu><os><type>hvm</type></os>"
@@ -511,7 +523,7 @@ static void test_events_add_and_remove(void **state)
 static void test_garbage_xml_from_libvirt(void **state)
 {
 	garbage_for = UUID2;
-	assert_int_equal(start_inv(), 0);
+	start_and_sync();
 	/* vm2 is refused (logged), the others are tracked */
 	assert_non_null(vm("vm1"));
 	assert_null(vm("vm2"));
@@ -525,13 +537,12 @@ static void test_reconnect_after_libvirtd_restart(void **state)
 {
 	uint32_t slot1, slot2;
 
-	assert_int_equal(start_inv(), 0);
+	start_and_sync();
 	slot1 = slot("vm1");
 	slot2 = slot("vm2");
-	/* what libvirt calls when libvirtd goes away */
-	on_close(is.conn, VIR_CONNECT_CLOSE_REASON_EOF, NULL);
-	assert_false(inv_connected());
-	RUN_UNTIL(!is.conn);
+	/* what libvirt's close callback does when libvirtd goes away */
+	vconn_lost(is.vc, VIR_CONNECT_CLOSE_REASON_EOF);
+	RUN_UNTIL(!inv_connected());
 	/* tracked VMs stay while libvirt is away */
 	assert_int_equal(store_vm_count(), 2);
 	RUN_UNTIL(inv_connected());
@@ -550,9 +561,10 @@ static void test_libvirt_unreachable_then_back(void **state)
 	snprintf(path, sizeof(path), "%s.away", fx.x.node);
 	assert_int_equal(rename(fx.x.node, path), 0);
 	assert_int_equal(start_inv(), 0);
+	RUN_UNTIL(vconn_last_error(is.vc)[0]);
 	assert_false(inv_connected());
 	assert_int_equal(store_vm_count(), 0);
-	assert_true(is.reconnect_timer > 0);
+	assert_non_null(strstr(vconn_last_error(is.vc), fx.x.node));
 	/* libvirt answers again: connected on a later try, VMs tracked */
 	assert_int_equal(rename(path, fx.x.node), 0);
 	RUN_UNTIL(inv_connected());

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * peer: the other hosts, as far as tided knows them today.  Owns a vconn to
+ * each configured peer (key peers) and the last node figures read from it
+ * (virNodeGetInfo, virNodeGetFreeMemory, every peer_poll_ms, on vconn's
+ * workers), with their age and the last error.  Load, capacity and the
+ * admission of incoming VMs come with the peers module proper.
+ */
+#ifndef TIDE_PEER_H
+#define TIDE_PEER_H
+
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "tide.h"
+
+struct conf_peer;
+
+struct peer_opts {
+	const struct conf_peer *peers;
+	size_t n_peers;
+	uint32_t poll_ms;		/* 0: 5000 */
+	uint32_t call_timeout_ms;	/* 0: vconn's default */
+	uint32_t reconnect_max_ms;	/* 0: vconn's default */
+};
+
+/* Needs loop and vconn.  Peers that do not answer are no error. */
+int peer_init(const struct peer_opts *opts) __tide_must_check;
+void peer_fini(void);
+/* Follow a new peers list (reload): peers whose name and URI are kept keep
+ * their connection. */
+int peer_reconfigure(const struct conf_peer *peers, size_t n_peers);
+
+/*
+ * Members of the peer called name, added to obj (tidectl status): connected,
+ * last_ok_age_ms (null before any answer), cpus, cpu_mhz, memory_bytes,
+ * free_memory_bytes, polls_ok, polls_failed, timeouts, last_error ("" while
+ * the peer answers).
+ */
+void peer_fill_json(const char *name, struct json_object *obj);
+
+#endif /* TIDE_PEER_H */
