@@ -162,8 +162,8 @@ done
 [ -z "$(peer "$out" h2 last_error)" ] || fail "h2 is not read again 60 s after it answers again"
 log "h2 read again $((i / 2)) s after it answers again ($(grep -c "connection to '$h2_uri' lost" /var/tmp/tide-testbed/h1/tided.log || true) connection lost and reopened)"
 
-# and tided stops at once, the stuck connect notwithstanding.  By the pid
-# tided reports: tb's pid file holds the shell that started it.
+# and tided stops at once, the stuck connect notwithstanding (signalled by
+# the pid tided reports, timed here to the millisecond).
 pid=$(jget "$out" status.pid)
 t0=$(date +%s%N)
 kill -TERM "$pid"
