@@ -54,7 +54,10 @@ printf '    %-34s %14s %14s\n' "" "on-CPU ms/s" "wait ms/s"
 printf '    %-34s %14s %14s\n' "h1: b1 + b2 busy" "$cpu1" "$wait1" "h2: i1 idle" "$cpu2" "$wait2"
 [ "$cpu1" -le 1100 ] || fail "two guests on h1's one CPU ran $cpu1 ms/s: h1 does not own just one CPU"
 [ "$wait1" -ge 300 ] || fail "two busy guests on one CPU should wait, tided on h1 sees $wait1 ms/s"
-[ "$wait2" -le 20 ] || fail "an idle guest on h2 waits $wait2 ms/s: h2 is not separate from h1"
+# an idle TCG guest still wakes ~100 times a second; what it waits must be
+# nothing beside h1's (and anything else this machine runs shares h2's CPU)
+[ "$wait2" -le $(( wait1 / 20 > 20 ? wait1 / 20 : 20 )) ] ||
+	fail "an idle guest on h2 waits $wait2 ms/s against h1's $wait1: h2 is not separate from h1 (machine load average $(cut -d' ' -f1-3 /proc/loadavg))"
 
 tb migrate b2 h2 >/dev/null || fail "migration of b2 to h2 failed"
 expect_on b2 h2
