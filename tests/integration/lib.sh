@@ -131,11 +131,19 @@ dom_state() {
 	echo ""
 }
 
-# The guest must run on exactly HOST and nowhere else.
+# The guest must run on exactly HOST and nowhere else.  A host whose
+# libvirtd the test stopped on purpose is named after HOST (expect_on g1 h1
+# h2): it is not asked, its namespace must hold no QEMU of the guest.
 expect_on() {
-	local name=$1 host=$2 h st dom
+	local name=$1 host=$2 h st dom down
+	shift 2
+	down=" $* "
 	dom=$(tb guest domain "$name")
 	for h in $(cat /var/tmp/tide-testbed/hosts); do
+		if [ "$h" != "$host" ] && [[ "$down" == *" $h "* ]]; then
+			qemu_in_host "$h" "$dom" && fail "$name should not be on $h, a QEMU of it runs there (its libvirtd is down)"
+			continue
+		fi
 		st=$(dom_state "$h" "$dom") || exit 1
 		if [ "$h" = "$host" ]; then
 			[ "$st" = running ] || fail "$name should run on $h, is '${st:-absent}'"
@@ -143,6 +151,15 @@ expect_on() {
 			[ -z "$st" ] || [ "$st" = "shut off" ] || fail "$name should not be on $h, is '$st' there"
 		fi
 	done
+}
+
+# True if a QEMU of domain DOM runs in host H's namespace.
+qemu_in_host() {
+	local h=$1 dom=$2 p
+	for p in $(ip netns pids "tide-$h" 2>/dev/null); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "^qemu-system[^ ]* .*-name guest=$dom," && return 0
+	done
+	return 1
 }
 
 # A long TCP session from the client to guest NAME: one request every

@@ -19,7 +19,7 @@ if tb migrate g1 h2 --bandwidth 32 --timeout 60 2>"$RESULTS/$T_NAME.err1"; then
 fi
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 log "refused after $ms ms: $(head -1 "$RESULTS/$T_NAME.err1")"
-expect_on g1 h1
+expect_on g1 h1 h2
 verify_guest g1 "on the source after the refused migration"
 
 log "2: destination libvirtd killed during a slow migration"
@@ -42,7 +42,7 @@ for i in $(seq 50); do
 	sleep 0.2
 done
 [ "$job_ended" = 1 ] || fail "the source's migration job still runs 10 s after its destination died: $(tb virsh h1 domjobinfo g1 2>&1 | tr '\n' ' ')"
-expect_on g1 h1
+expect_on g1 h1 h2
 verify_guest g1 "on the source after the destination died"
 session_alive "while the destination died"
 
