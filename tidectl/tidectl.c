@@ -76,7 +76,7 @@ static void print_duration(FILE *out, int64_t s)
 
 static void show_status_plain(FILE *out, struct reply *r)
 {
-	struct json_object *st = r->obj, *features, *peers, *collectors;
+	struct json_object *st = r->obj, *features, *peers, *collectors, *workers;
 	char a[NAME_BYTES], b[NAME_BYTES], c[NAME_BYTES];
 	int missing = 0;
 
@@ -99,9 +99,20 @@ static void show_status_plain(FILE *out, struct reply *r)
 		for (size_t i = 0; i < reply_len(peers); i++) {
 			struct json_object *p = json_object_array_get_idx(peers, i);
 
-			fprintf(out, "%s %s (%s)\n", i ? "                " : "peers:          ",
+			int64_t age_ms = reply_opt(p, "last_ok_age_ms") ?
+					 json_object_get_int64(reply_opt(p, "last_ok_age_ms")) : -1;
+
+			fprintf(out, "%s %s (%s): %s", i ? "                " : "peers:          ",
 				reply_str(r, p, "name", a, sizeof(a)),
-				reply_str(r, p, "uri", b, sizeof(b)));
+				reply_str(r, p, "uri", b, sizeof(b)),
+				reply_bool(r, p, "connected") ? "connected" : "NOT connected");
+			if (age_ms >= 0)
+				fprintf(out, ", read %lld ms ago, %lld CPUs", (long long)age_ms,
+					(long long)reply_int(r, p, "cpus"));
+			fprintf(out, "\n");
+			reply_str(r, p, "last_error", c, sizeof(c));
+			if (c[0] && strcmp(c, "-") != 0)
+				fprintf(out, "                   last error: %s\n", c);
 		}
 	} else {
 		fprintf(out, "peers:           none\n");
@@ -116,6 +127,18 @@ static void show_status_plain(FILE *out, struct reply *r)
 		reply_str(r, collectors, "kvm", c, sizeof(c)),
 		reply_bool(r, st, "degraded") ?
 		"  (DEGRADED: a BPF collector could not load; see the log)" : "");
+	fprintf(out, "host CPUs:       %s\n", reply_int(r, st, "host_cpus") ?
+		(snprintf(a, sizeof(a), "%lld (configured)", (long long)reply_int(r, st, "host_cpus")), a) :
+		"the machine's online CPUs");
+	/* the proof that nothing blocks the loop (lag.h) */
+	fprintf(out, "loop lateness:   %lld ms at most, %lld of %lld ticks later than one tick\n",
+		(long long)reply_int(r, st, "tick_late_max_ms"), (long long)reply_int(r, st, "ticks_late"),
+		(long long)reply_int(r, st, "ticks_measured"));
+	workers = reply_object(r, st, "libvirt_workers");
+	fprintf(out, "libvirt workers: %lld threads, %lld busy, %lld stuck; %lld calls, %lld timed out\n",
+		(long long)reply_int(r, workers, "threads"), (long long)reply_int(r, workers, "busy"),
+		(long long)reply_int(r, workers, "stuck"), (long long)reply_int(r, workers, "jobs_done"),
+		(long long)reply_int(r, workers, "jobs_timed_out"));
 	fprintf(out, "bpf attach:      %s\n", reply_str(r, st, "bpf_attach", a, sizeof(a)));
 	features = reply_object(r, st, "features");
 	fprintf(out, "features:       ");

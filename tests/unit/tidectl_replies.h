@@ -65,10 +65,20 @@ static const char status_reply[] =
 	" \"config_loaded\": true, \"control_socket\": \"/run/tide/tided.sock\","
 	" \"state_dir\": \"/var/lib/tide\", \"libvirt_uri\": \"qemu:///system\", \"tick_ms\": 1000,"
 	" \"textfile_dir\": \"/var/lib/prometheus/node-exporter\", \"textfile_interval_ms\": 15000,"
-	" \"log_level\": \"info\", \"peers\": [{\"name\": \"h2\", \"uri\": \"qemu+tcp://h2/system\"}],"
+	" \"log_level\": \"info\", \"peers\": [{\"name\": \"h2\", \"uri\": \"qemu+tcp://h2/system\","
+	"   \"connected\": true, \"last_ok_age_ms\": 1200, \"cpus\": 8, \"cpu_mhz\": 2400,"
+	"   \"memory_bytes\": 34359738368, \"free_memory_bytes\": 17179869184, \"polls_ok\": 12,"
+	"   \"polls_failed\": 0, \"timeouts\": 0, \"last_error\": \"\"},"
+	"  {\"name\": \"h3\", \"uri\": \"qemu+tcp://10.0.0.3/system\", \"connected\": false,"
+	"   \"last_ok_age_ms\": null, \"cpus\": 0, \"cpu_mhz\": 0, \"memory_bytes\": 0,"
+	"   \"free_memory_bytes\": 0, \"polls_ok\": 0, \"polls_failed\": 3, \"timeouts\": 3,"
+	"   \"last_error\": \"cannot connect to libvirt at 'qemu+tcp://10.0.0.3/system': no answer within 1500 ms\"}],"
 	" \"bpf_attach\": \"tp_btf\", \"features\": {\"tp_btf\": true, \"raw_tp\": true, \"kvm\": false},"
 	" \"libvirt_run_dir\": \"/run/libvirt\", \"libvirt_connected\": true, \"ring_samples\": 64,"
-	" \"max_vms\": 256, \"textfile_enabled\": true, \"vms\": 2,"
+	" \"max_vms\": 256, \"host_cpus\": 0, \"textfile_enabled\": true, \"vms\": 2,"
+	" \"tick_late_max_ms\": 12, \"tick_late_last_ms\": 1, \"ticks_late\": 0, \"ticks_measured\": 3725,"
+	" \"libvirt_workers\": {\"threads\": 4, \"busy\": 1, \"stuck\": 1, \"jobs_done\": 812,"
+	"   \"jobs_timed_out\": 3},"
 	" \"collectors\": {\"cpu\": \"bpf\", \"net\": \"bpf\", \"kvm\": \"off\"}, \"degraded\": false}";
 
 #endif /* TIDE_TIDECTL_REPLIES_H */
