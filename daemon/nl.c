@@ -31,6 +31,7 @@ struct tnl {
 
 static int tnl_errno(int nlerr)
 {
+	/* clang-format off: a table */
 	switch (nlerr < 0 ? -nlerr : nlerr) {
 	case NLE_SUCCESS:		return 0;
 	case NLE_INTR:			return -EINTR;
@@ -40,11 +41,11 @@ static int tnl_errno(int nlerr)
 	case NLE_EXIST:			return -EEXIST;
 	case NLE_INVAL:			return -EINVAL;
 	case NLE_RANGE:			return -ERANGE;
-	case NLE_MSGSIZE:		return -EMSGSIZE;
+	case NLE_MSGSIZE:
 	case NLE_MSG_TRUNC:		return -EMSGSIZE;
 	case NLE_OPNOTSUPP:		return -EOPNOTSUPP;
 	case NLE_AF_NOSUPPORT:		return -EAFNOSUPPORT;
-	case NLE_OBJ_NOTFOUND:		return -ENODEV;	/* libnl's name for ENODEV/ENOENT */
+	case NLE_OBJ_NOTFOUND:		/* libnl's name for ENODEV/ENOENT */
 	case NLE_NODEV:			return -ENODEV;
 	case NLE_NOADDR:		return -EADDRNOTAVAIL;
 	case NLE_BUSY:			return -EBUSY;
@@ -59,6 +60,7 @@ static int tnl_errno(int nlerr)
 	case NLE_ATTRSIZE:		return -EBADMSG;
 	default:			return -EIO;
 	}
+	/* clang-format on */
 }
 
 static void link_from_rtnl(struct rtnl_link *l, struct tnl_link *out)

@@ -115,7 +115,9 @@ const char *cli_safe(const char *s, char *buf, size_t buf_bytes)
 	for (i = 0; s[i] && i + 1 < buf_bytes; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		buf[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+		buf[i] = s[i];
+		if (ch < 0x20 || ch == 0x7f)
+			buf[i] = '?';
 	}
 	buf[i] = '\0';
 	return buf;

@@ -338,7 +338,7 @@ void cli_show_host(FILE *out, struct reply *r)
 	kvm = reply_str(r, src, "kvm", c, sizeof(c));
 	fprintf(out, "collectors:   cpu %s, net %s, kvm %s%s\n",
 		reply_str(r, src, "cpu", a, sizeof(a)), reply_str(r, src, "net", b, sizeof(b)), kvm,
-		strcmp(kvm, "off") && !reply_bool(r, src, "kvm_active") ?
+		strcmp(kvm, "off") != 0 && !reply_bool(r, src, "kvm_active") ?
 		" (inactive: no KVM exit seen, guests not under KVM)" : "");
 	for (int i = 0; i < 3; i++) {
 		static const char *const keys[] = { "cpu_note", "net_note", "kvm_note" };
@@ -346,7 +346,7 @@ void cli_show_host(FILE *out, struct reply *r)
 
 		const char *note = reply_str(r, src, keys[i], a, sizeof(a));
 
-		if (note[0] && strcmp(note, "-"))
+		if (note[0] && strcmp(note, "-") != 0)
 			fprintf(out, "              %s: %s\n", what[i], note);
 	}
 	fprintf(out, "collection:   every %lld ms, %lld samples kept; CPU per tick %s last, "
