@@ -563,6 +563,7 @@ int collect_init(const struct collect_opts *opts)
 	store_st.clock_ns = opts->clock_ns ? opts->clock_ns : util_monotonic_ns;
 	store_st.ring_samples = opts->ring_samples;
 	store_st.max_vms = opts->max_vms;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	store_st.vms = calloc(store_st.max_vms + 1, sizeof(*store_st.vms));
 	store_st.host_samples = calloc(store_st.ring_samples, sizeof(*store_st.host_samples));
 	if (!store_st.vms || !store_st.host_samples) {
