@@ -7,7 +7,7 @@
 #   make install    install binaries, man pages, systemd unit, libvirt hook
 #   make SAN=1      ASan+UBSan build into build-san/
 #   make V=1        show full commands
-#   make format-check, make lint: formatting, static analysis (lint.mk)
+#   make format-check, make lint, make compile_commands.json: see lint.mk
 
 .DELETE_ON_ERROR:
 .SUFFIXES:

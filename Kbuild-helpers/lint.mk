@@ -6,6 +6,9 @@
 #                              (clang-format -i FILE rewrites one)
 #   make lint                  cppcheck, then clang-tidy (.clang-tidy), over
 #                              daemon/ and tidectl/ with the build's own flags
+#   make compile_commands.json $(BUILD)/compile_commands.json for editors,
+#                              recorded by bear from a rebuild of every C file
+#                              (clangd finds it in build/ by itself)
 #
 # A false positive is silenced on its line, with the reason:
 #   /* NOLINTNEXTLINE(check-name): why */                  clang-tidy
@@ -15,11 +18,12 @@
 CLANG_FORMAT ?= clang-format
 CLANG_TIDY ?= clang-tidy
 CPPCHECK ?= cppcheck
+BEAR ?= bear
 
 FORMAT_SRCS := $(wildcard daemon/*.[ch] tidectl/*.[ch] bpf/*.c include/*.h \
 	tests/unit/*.[ch] tests/bench/*.c)
 
-.PHONY: format-check lint
+.PHONY: format-check lint compile_commands.json
 
 format-check:
 	$(call msg,FORMAT,check)
@@ -63,14 +67,29 @@ lint: $(BPF_SKELS)
 	tidy() { \
 		local f=$$1 out kept rc=0; shift; \
 		out=$$($(CLANG_TIDY) --quiet "$$f" -- "$$@" 2>&1) || rc=$$?; \
-		kept=$$(printf '%s\n' "$$out" | awk -v gen='$(LINT_GENERATED)' \
-			'/^[^ ]+:[0-9]+:[0-9]+: (warning|error): / { skip = index($$0, gen) == 1 } \
+		kept=$$(printf '%s\n' "$$out" | awk -v gen='$(LINT_GENERATED)' -v rel='$(BUILD)/' \
+			'/^[^ ]+:[0-9]+:[0-9]+: (warning|error): / { \
+				skip = index($$0, gen) == 1 || index($$0, rel) == 1 } \
 			!skip && !/ warnings? generated\.$$/'); \
 		if grep -q ': error: ' <<<"$$kept" || \
-		   { [ $$rc != 0 ] && ! grep -q "^$(LINT_GENERATED)[^ ]*: error: " <<<"$$out"; }; then \
+		   { [ $$rc != 0 ] && ! grep -Eq "^($(LINT_GENERATED)|$(BUILD)/)[^ ]*: error: " <<<"$$out"; }; then \
 			printf '%s\n' "$$kept" >&2; fail=1; \
 		fi; \
 	}; \
 	for f in $(LINT_DAEMON_SRCS); do tidy "$$f" $(CFLAGS) -Idaemon; done; \
 	for f in $(LINT_TIDECTL_SRCS); do tidy "$$f" $(CFLAGS) $(TIDECTL_CFLAGS); done; \
 	[ $$fail = 0 ] || { echo "lint: see the findings above" >&2; exit 1; }
+
+# ---- compile database -----------------------------------------------------
+# bear sees only the compilers that run, so every C object and program is
+# removed and built again under it (the BPF programs too: editors open them).
+CDB := $(BUILD)/compile_commands.json
+CDB_TARGETS = $(BPF_OBJS) $(DAEMON_OBJS) $(BUILD)/tided $(TIDECTL_OBJS) \
+	$(TIDECTL_SHARED_OBJS) $(BUILD)/tidectl $(UNIT_BINS) $(BPFTEST_BINS) $(BENCH_BINS)
+
+compile_commands.json: | $(BUILD)
+	$(Q)command -v $(BEAR) >/dev/null || { echo "no $(BEAR): make deps" >&2; exit 1; }
+	$(call msg,BEAR,$(CDB))
+	$(Q)rm -f $(CDB_TARGETS)
+	$(Q)$(BEAR) --output $(CDB).tmp -- $(MAKE) $(CDB_TARGETS)
+	$(Q)mv $(CDB).tmp $(CDB)
