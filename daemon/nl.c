@@ -31,7 +31,8 @@ struct tnl {
 
 static int tnl_errno(int nlerr)
 {
-	/* clang-format off: a table */
+	/* a table */
+	/* clang-format off */
 	switch (nlerr < 0 ? -nlerr : nlerr) {
 	case NLE_SUCCESS:		return 0;
 	case NLE_INTR:			return -EINTR;

@@ -207,7 +207,7 @@ int cli_parse_opts(int argc, char **argv)
 		{ "sort", required_argument, NULL, 'S' },
 		{ "delay", required_argument, NULL, 'd' },
 		{ "window", required_argument, NULL, 'w' },
-		{ 0 }
+		{ 0 },
 	};
 	int opt;
 

@@ -95,6 +95,8 @@ void cli_usage(void) __attribute__((noreturn));
 /* the program's help, called by cli_usage() */
 extern int (*cli_help_fn)(int argc, char **argv);
 
+/* bpftool's one-liners, and its layout */
+/* clang-format off */
 #define NEXT_ARG()	({ argc--; argv++; if (argc < 0) cli_usage(); })
 #define NEXT_ARGP()	({ (*argc)--; (*argv)++; if (*argc < 0) cli_usage(); })
 #define BAD_ARG()	({ p_err("what is '%s'?", *argv); -1; })
@@ -113,5 +115,6 @@ extern int (*cli_help_fn)(int argc, char **argv);
 		}							\
 		_res;							\
 	})
+/* clang-format on */
 
 #endif /* TIDE_CLI_H */

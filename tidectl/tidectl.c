@@ -252,7 +252,7 @@ static const struct cmd vm_cmds[] = {
 	{ "show", do_vm_show },
 	{ "list", do_vm_show },
 	{ "help", do_vm_help },
-	{ 0 }
+	{ 0 },
 };
 
 static int do_vm(int argc, char **argv)
@@ -295,7 +295,7 @@ static int do_host_help(int argc, char **argv)
 static const struct cmd host_cmds[] = {
 	{ "show", do_host_show },
 	{ "help", do_host_help },
-	{ 0 }
+	{ 0 },
 };
 
 static int do_host(int argc, char **argv)
@@ -356,7 +356,7 @@ static const struct cmd cmds[] = {
 	{ "top", do_top },
 	/* next: { "migration", do_migration }, { "plan", do_plan },
 	 * { "migrate", do_migrate } */
-	{ 0 }
+	{ 0 },
 };
 
 int main(int argc, char **argv)

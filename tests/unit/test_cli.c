@@ -76,7 +76,7 @@ RECORDER(start)
 static const struct cmd vm_cmds[] = {
 	{ "show", do_show },
 	{ "start", do_start },
-	{ 0 }
+	{ 0 },
 };
 
 static int do_vm(int argc, char **argv)
@@ -106,7 +106,7 @@ static const struct cmd cmds[] = {
 	{ "version", do_version },
 	{ "vm", do_vm },
 	{ "migrate", do_migrate },
-	{ 0 }
+	{ 0 },
 };
 
 /* Parse a command line as tidectl's main() does. */
