@@ -19,7 +19,7 @@
 #include "nl.h"
 
 /* 1 MiB: a burst of link events (many taps at once) must not overrun it */
-#define TNL_EVENT_RCVBUF_BYTES	(1 << 20)
+#define TNL_EVENT_RCVBUF_BYTES (1 << 20)
 
 struct tnl {
 	struct nl_sock *sk;

@@ -143,7 +143,7 @@ int procfs_schedstat(const char *root, pid_t pid, pid_t tid, struct procfs_sched
 		return -EINVAL;
 	out->on_cpu_ns = v[0];
 	out->wait_ns = v[1];
-	out->switches = v[2];		/* times switched in: one per switch */
+	out->switches = v[2]; /* times switched in: one per switch */
 	return 0;
 }
 

@@ -63,7 +63,7 @@ static void put_escaped(FILE *f, const char *s, bool quote)
 		else if (quote && *u == '"')
 			fputs("\\\"", f);
 		else if (n == 0)
-			fputs("\xef\xbf\xbd", f);	/* not UTF-8: U+FFFD, as Prometheus wants UTF-8 */
+			fputs("\xef\xbf\xbd", f); /* not UTF-8: U+FFFD, as Prometheus wants UTF-8 */
 		else
 			fwrite(u, 1, n, f);
 		u += n ? n : 1;
@@ -124,7 +124,7 @@ void prom_sample(struct prom *p, const char *name, const struct prom_label *labe
 	else if (value == (double)(long long)value && fabs(value) < 1e15)
 		fprintf(p->mem, " %lld\n", (long long)value);
 	else
-		fprintf(p->mem, " %.15g\n", value);	/* a timestamp keeps its microseconds */
+		fprintf(p->mem, " %.15g\n", value); /* a timestamp keeps its microseconds */
 }
 
 const char *prom_text(struct prom *p)

@@ -115,19 +115,22 @@ static void show_status_plain(FILE *out, struct reply *r)
 		reply_str(r, collectors, "net", b, sizeof(b)),
 		reply_str(r, collectors, "kvm", c, sizeof(c)),
 		reply_bool(r, st, "degraded") ?
-		"  (DEGRADED: a BPF collector could not load; see the log)" : "");
+			"  (DEGRADED: a BPF collector could not load; see the log)" :
+			"");
 	fprintf(out, "bpf attach:      %s\n", reply_str(r, st, "bpf_attach", a, sizeof(a)));
 	features = reply_object(r, st, "features");
 	fprintf(out, "features:       ");
 	if (features) {
-		json_object_object_foreach(features, name, v) {
+		json_object_object_foreach(features, name, v)
+		{
 			if (json_object_get_boolean(v))
 				fprintf(out, " %s", cli_safe(name, a, sizeof(a)));
 		}
 	}
 	fprintf(out, "\nmissing:        ");
 	if (features) {
-		json_object_object_foreach(features, name2, v2) {
+		json_object_object_foreach(features, name2, v2)
+		{
 			if (!json_object_get_boolean(v2)) {
 				fprintf(out, " %s", cli_safe(name2, a, sizeof(a)));
 				missing++;
