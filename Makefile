@@ -7,6 +7,7 @@
 #   make install    install binaries, man pages, systemd unit, libvirt hook
 #   make SAN=1      ASan+UBSan build into build-san/
 #   make V=1        show full commands
+#   make format-check, make lint, make compile_commands.json: see lint.mk
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -21,6 +22,7 @@ include Kbuild-helpers/tidectl.mk
 include Kbuild-helpers/bpftests.mk
 include Kbuild-helpers/unit.mk
 include Kbuild-helpers/tests.mk
+include Kbuild-helpers/lint.mk
 
 .DEFAULT_GOAL := all
 .PHONY: all deps guest clean distclean

@@ -13,6 +13,8 @@ BUILD_PKGS=(clang llvm gcc make pkg-config bpftool libelf-dev zlib1g-dev
 	libconfig-dev libxml2-dev)
 TEST_PKGS=(iproute2 busybox-static cpio gzip kmod procps psmisc util-linux
 	prometheus python3 python3-matplotlib)
+# make format-check, make lint, make compile_commands.json (lint.mk)
+DEV_PKGS=(clang-format clang-tidy cppcheck bear)
 BPO_PKGS=(libbpf-dev libbpf1 qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
 	libvirt-clients libvirt-dev)
 
@@ -62,12 +64,13 @@ SRC
 }
 
 add_backports
-if have_all "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BPO_PKGS[@]}" && bpo_ok; then
+if have_all "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${DEV_PKGS[@]}" "${BPO_PKGS[@]}" && bpo_ok; then
 	exit 0
 fi
 log "installing packages (this takes a few minutes the first time)"
 apt-get update -qq
-apt-get install -y -q --no-install-recommends "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
+apt-get install -y -q --no-install-recommends "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" \
+	"${DEV_PKGS[@]}"
 apt-get install -y -q --no-install-recommends -t bookworm-backports "${BPO_PKGS[@]}"
 # libvirtd runs per testbed host, never as the system service
 log "done"

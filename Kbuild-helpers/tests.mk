@@ -1,13 +1,16 @@
 # Test, demo and bench orchestration.  Unit-test build rules are in unit.mk;
 # the testbed and integration tests are in tests/testbed and tests/integration.
 #
-# check:  deps -> build -> unit tests (plain and ASan/UBSan) -> BPF load tests
-#         -> guest image -> integration tests on the real multi-host testbed.
+# check:  deps -> build -> format-check -> lint -> unit tests (plain and
+#         ASan/UBSan) -> BPF load tests -> guest image -> integration tests
+#         on the real multi-host testbed.
 
 .PHONY: check check-unit-san check-bpf check-integration demo bench
 
 check: deps
 	$(Q)$(MAKE) all
+	$(Q)$(MAKE) format-check
+	$(Q)$(MAKE) lint
 	$(Q)$(MAKE) check-unit
 	$(Q)$(MAKE) SAN=1 check-unit
 	$(Q)$(MAKE) check-bpf

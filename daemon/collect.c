@@ -50,7 +50,8 @@ static int thread_start(struct store_vm *vm, struct store_thread *t, const struc
 	t->tracked = !err;
 	if (err && err != -EOPNOTSUPP)
 		log_warn("VM '%s': cannot track vCPU thread %d with BPF: %s; reading its "
-			 "/proc schedstat instead", vm_name(vm), (int)d->tid, strerror(-err));
+			 "/proc schedstat instead",
+			 vm_name(vm), (int)d->tid, strerror(-err));
 	return 0;
 }
 
@@ -81,7 +82,8 @@ static int tap_start(struct store_vm *vm, struct store_tap *t, const struct vm_t
 	t->tracked = !err;
 	if (err && err != -EOPNOTSUPP)
 		log_warn("VM '%s': cannot watch tap '%s' with BPF: %s; reading its link "
-			 "stats instead", vm_name(vm), d->ifname, strerror(-err));
+			 "stats instead",
+			 vm_name(vm), d->ifname, strerror(-err));
 	return 0;
 }
 
@@ -98,14 +100,15 @@ static void proc_start(struct store_vm *vm)
 {
 	int err;
 
-	memset(&vm->last_raw, 0, sizeof(vm->last_raw));	/* the hook counts from now */
+	memset(&vm->last_raw, 0, sizeof(vm->last_raw)); /* the hook counts from now */
 	if (!store_st.rd->track_vm || vm->desc.pid <= 0)
 		return;
 	err = store_st.rd->track_vm(vm->slot, vm->desc.pid);
 	vm->proc_tracked = !err;
 	if (err == -ENOSPC && !store_st.kvm_full_logged)
 		log_warn("the KVM exit counters are full (max_vms of the kvm collector): VMs from "
-			 "'%s' on have no KVM exit figures", vm_name(vm));
+			 "'%s' on have no KVM exit figures",
+			 vm_name(vm));
 	else if (err && err != -ENOSPC && err != -EOPNOTSUPP)
 		log_warn("VM '%s': cannot count its KVM exits: %s", vm_name(vm), strerror(-err));
 	store_st.kvm_full_logged |= err == -ENOSPC;
@@ -260,7 +263,7 @@ int collect_vm_update(uint32_t slot, const struct vm_desc *d)
 		if (old) {
 			threads[i] = *old;
 			threads[i].vcpu = nd.threads[i].vcpu;
-			old->samples = NULL;	/* moved: the new entry untracks it */
+			old->samples = NULL; /* moved: the new entry untracks it */
 			old->tracked = false;
 			continue;
 		}
@@ -380,9 +383,11 @@ static void sample_thread(struct store_thread *t, pid_t pid, uint64_t now_ns,
 			t->have_raw = true;
 			t->src = raw.src;
 		}
-		add(&s, vm_delta, SERIES_CPU_NS, raw_delta(raw.on_cpu_ns, t->last_raw.on_cpu_ns, false));
+		add(&s, vm_delta, SERIES_CPU_NS,
+		    raw_delta(raw.on_cpu_ns, t->last_raw.on_cpu_ns, false));
 		add(&s, vm_delta, SERIES_WAIT_NS, raw_delta(raw.wait_ns, t->last_raw.wait_ns, false));
-		add(&s, vm_delta, SERIES_SWITCHES, raw_delta(raw.switches, t->last_raw.switches, false));
+		add(&s, vm_delta, SERIES_SWITCHES,
+		    raw_delta(raw.switches, t->last_raw.switches, false));
 		t->last_raw = raw;
 	}
 	if (t->samples)
@@ -410,12 +415,14 @@ static void sample_tap(struct store_tap *t, uint64_t now_ns, struct store_sample
 			restarted = true;
 		}
 		/* the one place directions turn: the tap's tx is what the VM received */
-		add(&s, vm_delta, SERIES_RX_BYTES, raw_delta(now->tx_bytes, last->tx_bytes, restarted));
+		add(&s, vm_delta, SERIES_RX_BYTES,
+		    raw_delta(now->tx_bytes, last->tx_bytes, restarted));
 		add(&s, vm_delta, SERIES_RX_PACKETS,
 		    raw_delta(now->tx_packets, last->tx_packets, restarted));
 		add(&s, vm_delta, SERIES_RX_DROPS,
 		    raw_delta(now->tx_dropped, last->tx_dropped, restarted));
-		add(&s, vm_delta, SERIES_TX_BYTES, raw_delta(now->rx_bytes, last->rx_bytes, restarted));
+		add(&s, vm_delta, SERIES_TX_BYTES,
+		    raw_delta(now->rx_bytes, last->rx_bytes, restarted));
 		add(&s, vm_delta, SERIES_TX_PACKETS,
 		    raw_delta(now->rx_packets, last->rx_packets, restarted));
 		add(&s, vm_delta, SERIES_TX_DROPS,
@@ -435,7 +442,7 @@ static void sample_proc(struct store_vm *vm, struct store_sample *vm_delta)
 		return;
 	vm_delta->v[SERIES_KVM_EXITS] += raw_delta(raw.kvm_exits, vm->last_raw.kvm_exits, false);
 	vm_delta->v[SERIES_DIRTY_RING_PUSHES] += raw_delta(raw.dirty_ring_pushes,
-							  vm->last_raw.dirty_ring_pushes, false);
+							   vm->last_raw.dirty_ring_pushes, false);
 	vm->last_raw = raw;
 }
 
@@ -563,6 +570,7 @@ int collect_init(const struct collect_opts *opts)
 	store_st.clock_ns = opts->clock_ns ? opts->clock_ns : util_monotonic_ns;
 	store_st.ring_samples = opts->ring_samples;
 	store_st.max_vms = opts->max_vms;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	store_st.vms = calloc(store_st.max_vms + 1, sizeof(*store_st.vms));
 	store_st.host_samples = calloc(store_st.ring_samples, sizeof(*store_st.host_samples));
 	if (!store_st.vms || !store_st.host_samples) {

@@ -42,20 +42,20 @@
 
 #include <linux/types.h>
 
-#include "net_abi.h"		/* struct net_counters */
+#include "net_abi.h" /* struct net_counters */
 #include "tide.h"
 #include "vm.h"
 
 enum collect_cpu_src {
 	COLLECT_CPU_NONE,
-	COLLECT_CPU_BPF,		/* daemon/cpu.c */
-	COLLECT_CPU_PROC,		/* /proc/PID/task/TID/schedstat */
+	COLLECT_CPU_BPF,  /* daemon/cpu.c */
+	COLLECT_CPU_PROC, /* /proc/PID/task/TID/schedstat */
 };
 
 enum collect_net_src {
-	COLLECT_NET_NONE,		/* not read yet, or the tap does not exist */
-	COLLECT_NET_BPF,		/* our tc/tcx programs */
-	COLLECT_NET_NETLINK,		/* rtnetlink link stats64 */
+	COLLECT_NET_NONE,    /* not read yet, or the tap does not exist */
+	COLLECT_NET_BPF,     /* our tc/tcx programs */
+	COLLECT_NET_NETLINK, /* rtnetlink link stats64 */
 };
 
 /* Their names ("bpf", "proc", "netlink", "none"): sources.h. */
@@ -65,15 +65,15 @@ struct collect_thread_raw {
 	uint64_t on_cpu_ns;
 	uint64_t wait_ns;
 	uint64_t switches;
-	enum collect_cpu_src src;	/* BPF counts from cpu_track(), /proc from birth */
+	enum collect_cpu_src src; /* BPF counts from cpu_track(), /proc from birth */
 };
 
 /* One reading of a tap, host side (cumulative; the source's own origin). */
 struct collect_tap_raw {
-	struct net_counters c;		/* rx: what the host received (the VM sent) */
-	enum collect_net_src src;	/* BPF counts from net_watch(), netlink from creation */
-	uint32_t epoch;			/* changes when the raw counters restart at 0 */
-	bool has_drops;			/* drops are counted by this source */
+	struct net_counters c;	  /* rx: what the host received (the VM sent) */
+	enum collect_net_src src; /* BPF counts from net_watch(), netlink from creation */
+	uint32_t epoch;		  /* changes when the raw counters restart at 0 */
+	bool has_drops;		  /* drops are counted by this source */
 };
 
 /* One reading of a VM's QEMU process (counts since track_vm). */
@@ -83,11 +83,11 @@ struct collect_vm_raw {
 };
 
 struct collect_host_raw {
-	uint64_t cpu_busy_ticks;	/* /proc/stat "cpu": all but idle and iowait */
+	uint64_t cpu_busy_ticks; /* /proc/stat "cpu": all but idle and iowait */
 	uint64_t cpu_total_ticks;
-	uint32_t cpus;			/* online: "cpuN" lines of /proc/stat */
-	uint64_t memory_bytes;		/* MemTotal */
-	uint64_t memory_available_bytes;	/* MemAvailable */
+	uint32_t cpus;			 /* online: "cpuN" lines of /proc/stat */
+	uint64_t memory_bytes;		 /* MemTotal */
+	uint64_t memory_available_bytes; /* MemAvailable */
 };
 
 /*
@@ -110,11 +110,11 @@ struct collect_readers {
 };
 
 struct collect_opts {
-	const struct collect_readers *readers;	/* required */
-	uint32_t ring_samples;		/* samples kept per object, >= 2 (conf: ring_samples) */
-	uint32_t max_vms;		/* > 0 (conf: max_vms) */
-	uint32_t tick_ms;		/* > 0: tick on a loop timer; 0: caller ticks */
-	uint32_t host_cpus;		/* the host's CPU capacity; 0: its online CPUs */
+	const struct collect_readers *readers; /* required */
+	uint32_t ring_samples; /* samples kept per object, >= 2 (conf: ring_samples) */
+	uint32_t max_vms;      /* > 0 (conf: max_vms) */
+	uint32_t tick_ms;      /* > 0: tick on a loop timer; 0: caller ticks */
+	uint32_t host_cpus;    /* the host's CPU capacity; 0: its online CPUs */
 	/* NULL: CLOCK_MONOTONIC in ns.  Tests give a clock they step. */
 	uint64_t (*clock_ns)(void);
 };

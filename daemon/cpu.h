@@ -31,35 +31,35 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <linux/types.h>
-#include "cpu_abi.h"	/* CPU_STATE_*, CPU_MAX_THREADS */
+#include "cpu_abi.h" /* CPU_STATE_*, CPU_MAX_THREADS */
 
 struct cpu_ctx;
 
 struct cpu_opts {
-	bool force_raw_tp;	/* use raw_tp even where tp_btf loads */
-	bool force_tid_hash;	/* key threads by tid, not task storage */
-	bool force_timestamps;	/* time with BPF clocks, not sched_info */
-	bool force_tag_iter;	/* tag through a task iterator, not a pidfd */
+	bool force_raw_tp;     /* use raw_tp even where tp_btf loads */
+	bool force_tid_hash;   /* key threads by tid, not task storage */
+	bool force_timestamps; /* time with BPF clocks, not sched_info */
+	bool force_tag_iter;   /* tag through a task iterator, not a pidfd */
 };
 
 struct cpu_thread_stats {
-	uint64_t on_cpu_ns;	/* running, including the slice in progress */
-	uint64_t wait_ns;	/* runnable, not running; a wait after a
+	uint64_t on_cpu_ns;	       /* running, including the slice in progress */
+	uint64_t wait_ns;	       /* runnable, not running; a wait after a
 				 * wakeup counts once it ends (sched_info
 				 * mode), as in the kernel's run_delay */
-	uint64_t voluntary_switches;	/* switched out to block */
-	uint64_t involuntary_switches;	/* switched out while runnable */
-	uint32_t state;		/* CPU_STATE_* of include/cpu_abi.h */
+	uint64_t voluntary_switches;   /* switched out to block */
+	uint64_t involuntary_switches; /* switched out while runnable */
+	uint32_t state;		       /* CPU_STATE_* of include/cpu_abi.h */
 	uint32_t vm_slot;
 	uint32_t vcpu;
-	uint32_t threads;	/* threads summed (cpu_read_vm), 1 for cpu_read */
+	uint32_t threads; /* threads summed (cpu_read_vm), 1 for cpu_read */
 };
 
 struct cpu_prog_stat {
-	char name[32];		/* BPF program name */
-	uint64_t run_cnt;	/* events, needs bpf_stats enabled */
-	uint64_t run_time_ns;	/* total time in the program */
-	uint64_t recursion_misses;	/* events skipped: program already running */
+	char name[32];		   /* BPF program name */
+	uint64_t run_cnt;	   /* events, needs bpf_stats enabled */
+	uint64_t run_time_ns;	   /* total time in the program */
+	uint64_t recursion_misses; /* events skipped: program already running */
 };
 
 /* Open, probe tp_btf / task storage, load and attach.  opts may be NULL. */

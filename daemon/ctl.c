@@ -24,13 +24,13 @@
 #include "loop.h"
 #include "util.h"
 
-#define CTL_MAX_COMMANDS	64
-#define CTL_CMD_NAME_BYTES	32
-#define CTL_LISTEN_BACKLOG	16
+#define CTL_MAX_COMMANDS 64
+#define CTL_CMD_NAME_BYTES 32
+#define CTL_LISTEN_BACKLOG 16
 /* accepts per loop iteration: a connection flood must not starve timers */
-#define CTL_ACCEPT_BURST	16
-#define CTL_READ_CHUNK_BYTES	4096
-#define CTL_ERROR_BYTES		512
+#define CTL_ACCEPT_BURST 16
+#define CTL_READ_CHUNK_BYTES 4096
+#define CTL_ERROR_BYTES 512
 
 struct client {
 	struct client *next;
@@ -43,7 +43,7 @@ struct client {
 	char *out;
 	size_t out_len, out_off, out_cap;
 	uint64_t last_activity_ms;
-	bool closing;		/* no more requests: close once out is written */
+	bool closing; /* no more requests: close once out is written */
 };
 
 struct command {
@@ -236,7 +236,7 @@ static int client_queue(struct client *c, struct json_object *reply)
 		return -ENOMEM;
 	/* control characters in names (user input) come out as \u00XX */
 	text = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
-					      JSON_C_TO_STRING_NOSLASHESCAPE);
+							     JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = strlen(text);
 	if (c->out_off > 0) {
 		/* reclaim what was written already */
@@ -275,17 +275,17 @@ static int client_request(struct client *c, const char *line, size_t len)
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
 	if (len == 0)
-		return 0;	/* blank line: nothing asked */
+		return 0; /* blank line: nothing asked */
 	tok = json_tokener_new();
 	if (!tok)
 		return -ENOMEM;
 	req = json_tokener_parse_ex(tok, line, (int)len);
 	jerr = json_tokener_get_error(tok);
-	if (!req || jerr != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len) {
+	if (!req || jerr != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
 		reply = error_reply("request is not valid JSON: %s",
 				    req && jerr == json_tokener_success ?
-				    "text after the object" : json_tokener_error_desc(jerr));
+					    "text after the object" :
+					    json_tokener_error_desc(jerr));
 	} else {
 		reply = ctl_dispatch(req);
 	}
@@ -361,7 +361,7 @@ static int client_process(struct client *c, bool eof)
 			len = (size_t)(nl - (c->in + start));
 		}
 		if (len > CTL_MAX_REQUEST_BYTES)
-			break;	/* refused below */
+			break; /* refused below */
 		err = client_request(c, c->in + start, len);
 		if (err)
 			return err;
@@ -374,7 +374,8 @@ static int client_process(struct client *c, bool eof)
 							CTL_MAX_REQUEST_BYTES);
 
 		log_warn("control connection from pid %d sent a request larger than %d bytes; "
-			 "closing it", (int)c->pid, CTL_MAX_REQUEST_BYTES);
+			 "closing it",
+			 (int)c->pid, CTL_MAX_REQUEST_BYTES);
 		err = client_queue(c, reply);
 		json_object_put(reply);
 		c->closing = true;
@@ -432,8 +433,8 @@ static void on_client(int fd, unsigned int revents, void *arg)
 
 	err = client_process(c, eof);
 	if (err) {
-		client_drop(c, err == -ENOBUFS ? "too many replies pending (client not reading)"
-				: strerror(-err));
+		client_drop(c, err == -ENOBUFS ? "too many replies pending (client not reading)" :
+						 strerror(-err));
 		return;
 	}
 	if (eof)
@@ -448,8 +449,8 @@ static void refuse(int fd, const char *msg)
 	struct json_object *reply = error_reply("%s", msg);
 
 	if (reply) {
-		const char *text = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN |
-								  JSON_C_TO_STRING_NOSLASHESCAPE);
+		const char *text = json_object_to_json_string_ext(
+			reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
 		(void)!send(fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)!send(fd, "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -472,13 +473,14 @@ static void on_listen(int fd, unsigned int revents, void *arg)
 		char msg[256];
 		int cfd, err;
 
+		/* cppcheck-suppress nullPointer ; gnu.cfg wrongly wants addrlen, see accept4(2) */
 		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_warn("cannot accept on control socket '%s': %s",
-					 cs.path, strerror(errno));
+				log_warn("cannot accept on control socket '%s': %s", cs.path,
+					 strerror(errno));
 			return;
 		}
 		if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0) {
@@ -489,13 +491,16 @@ static void on_listen(int fd, unsigned int revents, void *arg)
 		}
 		if (!peer_allowed(cred.uid)) {
 			log_warn("refused control connection from pid %d uid %d: only root may "
-				 "use '%s'", (int)cred.pid, (int)cred.uid, cs.path);
+				 "use '%s'",
+				 (int)cred.pid, (int)cred.uid, cs.path);
 			if (cs.allow_root && cs.allowed_uid == 0)
-				snprintf(msg, sizeof(msg), "permission denied: tided accepts "
+				snprintf(msg, sizeof(msg),
+					 "permission denied: tided accepts "
 					 "control requests from root only, you are uid %d",
 					 (int)cred.uid);
 			else
-				snprintf(msg, sizeof(msg), "permission denied: tided accepts "
+				snprintf(msg, sizeof(msg),
+					 "permission denied: tided accepts "
 					 "control requests from uid %d only, you are uid %d",
 					 (int)cs.allowed_uid, (int)cred.uid);
 			refuse(cfd, msg);
@@ -520,8 +525,8 @@ static void on_listen(int fd, unsigned int revents, void *arg)
 		c->last_activity_ms = loop_now_ms();
 		err = loop_add_fd(cfd, LOOP_IN, on_client, c, &c->watch_id);
 		if (err) {
-			log_warn("cannot watch control connection from pid %d: %s",
-				 (int)cred.pid, strerror(-err));
+			log_warn("cannot watch control connection from pid %d: %s", (int)cred.pid,
+				 strerror(-err));
 			free(c);
 			refuse(cfd, "tided cannot serve this connection now");
 			continue;
@@ -554,7 +559,7 @@ static bool socket_is_live(const struct sockaddr_un *addr)
 	bool live;
 
 	if (fd < 0)
-		return true;	/* cannot tell: do not remove it */
+		return true; /* cannot tell: do not remove it */
 	live = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0 ||
 	       (errno != ECONNREFUSED && errno != ENOENT);
 	close(fd);
@@ -573,12 +578,14 @@ static int replace_stale(int fd, const struct sockaddr_un *addr)
 
 	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 		log_err("cannot use '%s' as control socket: it exists and is not a "
-			"socket; not replacing it", path);
+			"socket; not replacing it",
+			path);
 		return -EEXIST;
 	}
 	if (socket_is_live(addr)) {
 		log_err("control socket '%s' is in use: something listens on it (another "
-			"tided?); stop it first, or choose another control_socket", path);
+			"tided?); stop it first, or choose another control_socket",
+			path);
 		return -EADDRINUSE;
 	}
 	log_notice("removing stale control socket '%s' (nothing listens on it)", path);
@@ -674,8 +681,8 @@ int ctl_init(const char *path)
 		log_err("cannot watch control socket '%s': %s", path, strerror(-err));
 		goto cleanup;
 	}
-	err = loop_add_periodic(cs.idle_timeout_ms / 4 ? cs.idle_timeout_ms / 4 : 1, 0,
-				sweep_idle, NULL, &cs.sweep_id);
+	err = loop_add_periodic(cs.idle_timeout_ms / 4 ? cs.idle_timeout_ms / 4 : 1, 0, sweep_idle,
+				NULL, &cs.sweep_id);
 	if (err) {
 		log_err("cannot arm the control socket's idle timer: %s", strerror(-err));
 		goto cleanup;
@@ -699,8 +706,7 @@ void ctl_fini(void)
 		loop_remove_fd(cs.watch_id);
 		close(cs.fd);
 		/* only our own socket: a successor may have replaced it */
-		if (cs.path && stat(cs.path, &st) == 0 && st.st_ino == cs.ino &&
-		    st.st_dev == cs.dev)
+		if (cs.path && stat(cs.path, &st) == 0 && st.st_ino == cs.ino && st.st_dev == cs.dev)
 			unlink(cs.path);
 	}
 	free(cs.path);

@@ -27,12 +27,12 @@
 
 #include "tide.h"
 
-#define CTL_MAX_REQUEST_BYTES	(64 * 1024)
+#define CTL_MAX_REQUEST_BYTES (64 * 1024)
 /* replies waiting for a client that does not read */
-#define CTL_MAX_PENDING_BYTES	(8 * 1024 * 1024)
-#define CTL_MAX_CLIENTS		64
+#define CTL_MAX_PENDING_BYTES (8 * 1024 * 1024)
+#define CTL_MAX_CLIENTS 64
 /* a connection with nothing to do for this long is closed */
-#define CTL_IDLE_TIMEOUT_MS	30000
+#define CTL_IDLE_TIMEOUT_MS 30000
 
 /*
  * A command handler fills reply (which already holds "ok": true) and

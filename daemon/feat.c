@@ -26,12 +26,12 @@
 #include "log.h"
 #include "loop.h"
 
-#define VMLINUX_BTF_PATH	"/sys/kernel/btf/vmlinux"
-#define BPFFS_PATH		"/sys/fs/bpf"
-#define BPF_STATS_PATH		"/proc/sys/kernel/bpf_stats_enabled"
-#define KVM_PATH		"/dev/kvm"
+#define VMLINUX_BTF_PATH "/sys/kernel/btf/vmlinux"
+#define BPFFS_PATH "/sys/fs/bpf"
+#define BPF_STATS_PATH "/proc/sys/kernel/bpf_stats_enabled"
+#define KVM_PATH "/dev/kvm"
 /* the tracepoint every tide CPU collector needs */
-#define PROBE_TRACEPOINT	"sched_switch"
+#define PROBE_TRACEPOINT "sched_switch"
 
 static const char *const names[FEAT__COUNT] = {
 	[FEAT_TP_BTF] = "tp_btf",
@@ -75,7 +75,7 @@ static void set(struct feat_result *r, int err, const char *fmt, ...)
 
 static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	return 0;	/* a failed probe is a result, not an error to print */
+	return 0; /* a failed probe is a result, not an error to print */
 }
 
 static const struct bpf_insn ret0[] = {
@@ -95,8 +95,8 @@ int feat_probe_tp_btf(const char *tp, char *why, size_t why_bytes)
 		return id;
 	}
 	opts.attach_btf_id = (__u32)id;
-	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "tide_probe", "GPL", ret0,
-				ARRAY_SIZE(ret0), &opts);
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "tide_probe", "GPL", ret0, ARRAY_SIZE(ret0),
+				&opts);
 	if (prog_fd < 0) {
 		err = -errno;
 		snprintf(why, why_bytes, "cannot load a tp_btf program: %s", strerror(-err));
@@ -196,8 +196,8 @@ int feat_probe(struct tide_features *out)
 	if (statfs(BPFFS_PATH, &sfs) < 0)
 		set(&out->r[FEAT_BPFFS], -errno, "cannot stat " BPFFS_PATH ": %s", strerror(errno));
 	else if ((unsigned long)sfs.f_type != BPF_FS_MAGIC)
-		set(&out->r[FEAT_BPFFS], -ENOENT, "no bpffs mounted on " BPFFS_PATH
-		    " (mount -t bpf bpf " BPFFS_PATH ")");
+		set(&out->r[FEAT_BPFFS], -ENOENT,
+		    "no bpffs mounted on " BPFFS_PATH " (mount -t bpf bpf " BPFFS_PATH ")");
 	else
 		set(&out->r[FEAT_BPFFS], 0, "bpffs mounted on " BPFFS_PATH);
 
@@ -236,8 +236,7 @@ void feat_print_plain(FILE *out, const struct tide_features *f)
 
 	fprintf(out, "%-12s %-4s %s\n", "FEATURE", "OK", "DETAIL");
 	for (int i = 0; i < FEAT__COUNT; i++)
-		fprintf(out, "%-12s %-4s %s\n", names[i], f->r[i].ok ? "yes" : "no",
-			f->r[i].detail);
+		fprintf(out, "%-12s %-4s %s\n", names[i], f->r[i].ok ? "yes" : "no", f->r[i].detail);
 	fprintf(out, "\nbpf attach: %s\n", feat_bpf_attach(f));
 	/* one line for scripts and the build (features.mk) */
 	fprintf(out, "summary: bpf attach %s; missing:", feat_bpf_attach(f));
@@ -300,15 +299,14 @@ int feat_init(void)
 	r = fs.f.r;
 
 	if (r[FEAT_TP_BTF].ok)
-		log_info("BPF attach path: tp_btf%s", r[FEAT_RAW_TP].ok ?
-			 " (raw_tp also available)" : "");
+		log_info("BPF attach path: tp_btf%s",
+			 r[FEAT_RAW_TP].ok ? " (raw_tp also available)" : "");
 	else if (r[FEAT_RAW_TP].ok)
-		log_notice("BPF attach path: raw_tp (tp_btf unavailable: %s)",
-			   r[FEAT_TP_BTF].detail);
+		log_notice("BPF attach path: raw_tp (tp_btf unavailable: %s)", r[FEAT_TP_BTF].detail);
 	else
 		log_warn("no BPF attach path: tp_btf: %s; raw_tp: %s; "
-			 "CPU metrics are unavailable", r[FEAT_TP_BTF].detail,
-			 r[FEAT_RAW_TP].detail);
+			 "CPU metrics are unavailable",
+			 r[FEAT_TP_BTF].detail, r[FEAT_RAW_TP].detail);
 
 	for (int i = 0; i < FEAT__COUNT; i++) {
 		if (r[i].ok || i == FEAT_TP_BTF || i == FEAT_RAW_TP)

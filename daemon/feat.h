@@ -23,15 +23,15 @@
 #include <json-c/json.h>
 
 enum feat_id {
-	FEAT_TP_BTF,		/* BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP */
-	FEAT_RAW_TP,		/* BPF_PROG_TYPE_RAW_TRACEPOINT */
-	FEAT_TRACEPOINT,	/* BPF_PROG_TYPE_TRACEPOINT */
-	FEAT_TC,		/* BPF_PROG_TYPE_SCHED_CLS (tc clsact) */
-	FEAT_BTF,		/* /sys/kernel/btf/vmlinux */
-	FEAT_BPFFS,		/* bpffs mounted on /sys/fs/bpf */
-	FEAT_IO_URING,		/* io_uring_queue_init() works */
-	FEAT_BPF_STATS,		/* /proc/sys/kernel/bpf_stats_enabled writable */
-	FEAT_KVM,		/* /dev/kvm opens */
+	FEAT_TP_BTF,	 /* BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP */
+	FEAT_RAW_TP,	 /* BPF_PROG_TYPE_RAW_TRACEPOINT */
+	FEAT_TRACEPOINT, /* BPF_PROG_TYPE_TRACEPOINT */
+	FEAT_TC,	 /* BPF_PROG_TYPE_SCHED_CLS (tc clsact) */
+	FEAT_BTF,	 /* /sys/kernel/btf/vmlinux */
+	FEAT_BPFFS,	 /* bpffs mounted on /sys/fs/bpf */
+	FEAT_IO_URING,	 /* io_uring_queue_init() works */
+	FEAT_BPF_STATS,	 /* /proc/sys/kernel/bpf_stats_enabled writable */
+	FEAT_KVM,	 /* /dev/kvm opens */
 	FEAT__COUNT
 };
 
@@ -40,7 +40,7 @@ enum feat_id {
 struct feat_result {
 	bool ok;
 	int err;			/* -errno of the failure, 0 when ok */
-	char detail[FEAT_DETAIL_BYTES];	/* what was tried, and what happened */
+	char detail[FEAT_DETAIL_BYTES]; /* what was tried, and what happened */
 };
 
 struct tide_features {

@@ -25,17 +25,17 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <linux/types.h>
-#include "kvm_abi.h"	/* KVM_EXIT_BUCKETS, KVM_ISA_* */
+#include "kvm_abi.h" /* KVM_EXIT_BUCKETS, KVM_ISA_* */
 
 struct kvm_ctx;
 
 struct kvm_opts {
-	uint32_t max_vms;	/* VMs tracked at once; 0: KVM_MAX_VMS_DEFAULT */
+	uint32_t max_vms; /* VMs tracked at once; 0: KVM_MAX_VMS_DEFAULT */
 };
 
 struct kvm_vm_stats {
-	uint64_t exits;				/* all reasons */
-	uint64_t exits_by_bucket[KVM_EXIT_BUCKETS];	/* kvm_exit_reason_name() */
+	uint64_t exits;				    /* all reasons */
+	uint64_t exits_by_bucket[KVM_EXIT_BUCKETS]; /* kvm_exit_reason_name() */
 	uint64_t dirty_ring_pushes;
 	uint32_t vm_slot;
 };

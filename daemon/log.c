@@ -17,18 +17,13 @@
 #define LOG_LINE_BYTES 2048
 
 static const char *const level_names[] = {
-	[LOG_LEVEL_ERR] = "err",
-	[LOG_LEVEL_WARNING] = "warning",
-	[LOG_LEVEL_NOTICE] = "notice",
-	[LOG_LEVEL_INFO] = "info",
-	[LOG_LEVEL_DEBUG] = "debug",
+	[LOG_LEVEL_ERR] = "err",   [LOG_LEVEL_WARNING] = "warning", [LOG_LEVEL_NOTICE] = "notice",
+	[LOG_LEVEL_INFO] = "info", [LOG_LEVEL_DEBUG] = "debug",
 };
 
 static const int syslog_prio[] = {
-	[LOG_LEVEL_ERR] = LOG_ERR,
-	[LOG_LEVEL_WARNING] = LOG_WARNING,
-	[LOG_LEVEL_NOTICE] = LOG_NOTICE,
-	[LOG_LEVEL_INFO] = LOG_INFO,
+	[LOG_LEVEL_ERR] = LOG_ERR,	 [LOG_LEVEL_WARNING] = LOG_WARNING,
+	[LOG_LEVEL_NOTICE] = LOG_NOTICE, [LOG_LEVEL_INFO] = LOG_INFO,
 	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
 };
 
@@ -123,7 +118,7 @@ static void write_all(int fd, const char *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return;	/* nowhere left to report it */
+			return; /* nowhere left to report it */
 		buf += n;
 		len -= (size_t)n;
 	}
@@ -132,7 +127,7 @@ static void write_all(int fd, const char *buf, size_t len)
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_BYTES];
-	int saved_errno = errno;	/* callers may log, then test errno */
+	int saved_errno = errno; /* callers may log, then test errno */
 
 	if (!log_enabled(level))
 		return;
@@ -151,11 +146,11 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (lg.start.tv_sec == 0 && lg.start.tv_nsec == 0)
-			lg.start = now;	/* first message before log_init() */
+			lg.start = now; /* first message before log_init() */
 		since_start_s = (double)(now.tv_sec - lg.start.tv_sec) +
 				(double)(now.tv_nsec - lg.start.tv_nsec) / 1e9;
-		len = snprintf(line, sizeof(line), "[%10.6f] %s: %s: %s\n",
-			       since_start_s, lg.ident, level_names[level], msg);
+		len = snprintf(line, sizeof(line), "[%10.6f] %s: %s: %s\n", since_start_s, lg.ident,
+			       level_names[level], msg);
 		if (len < 0)
 			goto out;
 		if ((size_t)len >= sizeof(line)) {

@@ -57,15 +57,15 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap) __tide_printf(2
 typedef void (*log_hook_fn)(enum log_level level, const char *msg, void *arg);
 void log_set_hook(log_hook_fn fn, void *arg);
 
-#define log_err(...)	 log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
-#define log_warn(...)	 log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
-#define log_notice(...)	 log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
-#define log_info(...)	 log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_err(...) log_msg(LOG_LEVEL_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
 /* the level test comes first so a debug call costs nothing when off */
-#define log_debug(...)						\
-	do {							\
-		if (log_enabled(LOG_LEVEL_DEBUG))		\
-			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__);	\
+#define log_debug(...)                                         \
+	do {                                                   \
+		if (log_enabled(LOG_LEVEL_DEBUG))              \
+			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__); \
 	} while (0)
 
 #endif /* TIDE_LOG_H */

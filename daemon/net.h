@@ -20,26 +20,25 @@
 #include <stdint.h>
 #include <linux/types.h>
 
-#include "net_abi.h"	/* struct net_counters */
+#include "net_abi.h" /* struct net_counters */
 
 struct net_ctx;
 
 enum net_attach_mode {
-	NET_ATTACH_AUTO = 0,	/* tcx if the kernel has it, else tc */
-	NET_ATTACH_TCX,		/* bpf_link on the tcx hooks (Linux >= 6.6) */
-	NET_ATTACH_TC,		/* cls_bpf filters in a clsact qdisc */
-	NET_ATTACH_NETLINK,	/* no BPF: rtnetlink link stats only */
+	NET_ATTACH_AUTO = 0, /* tcx if the kernel has it, else tc */
+	NET_ATTACH_TCX,	     /* bpf_link on the tcx hooks (Linux >= 6.6) */
+	NET_ATTACH_TC,	     /* cls_bpf filters in a clsact qdisc */
+	NET_ATTACH_NETLINK,  /* no BPF: rtnetlink link stats only */
 };
 
-typedef void (*net_link_fn)(void *arg, int ifindex, const char *ifname,
-			    bool up_or_new, bool removed);
+typedef void (*net_link_fn)(void *arg, int ifindex, const char *ifname, bool up_or_new, bool removed);
 
 struct net_opts {
 	enum net_attach_mode mode;
-	bool force_netlink;		/* same as mode = NET_ATTACH_NETLINK */
-	bool no_drops;			/* do not load the kfree_skb drop counter */
-	uint32_t max_ifaces;		/* 0: NET_MAX_IFACES_DEFAULT */
-	uint16_t tc_priority;		/* tc mode only; 0: NET_TC_PRIORITY_DEFAULT */
+	bool force_netlink;   /* same as mode = NET_ATTACH_NETLINK */
+	bool no_drops;	      /* do not load the kfree_skb drop counter */
+	uint32_t max_ifaces;  /* 0: NET_MAX_IFACES_DEFAULT */
+	uint16_t tc_priority; /* tc mode only; 0: NET_TC_PRIORITY_DEFAULT */
 	/*
 	 * Called from net_process_events() for every rtnetlink link event of
 	 * the netns, after watched links were attached or detached:
@@ -51,9 +50,9 @@ struct net_opts {
 };
 
 /* net_if_stats.flags */
-#define NET_STATS_BPF		(1u << 0)	/* counted by our programs, else link stats */
-#define NET_STATS_ATTACHED	(1u << 1)	/* our programs are on the link now */
-#define NET_STATS_DROPS		(1u << 2)	/* rx_dropped/tx_dropped are counted */
+#define NET_STATS_BPF (1u << 0)	     /* counted by our programs, else link stats */
+#define NET_STATS_ATTACHED (1u << 1) /* our programs are on the link now */
+#define NET_STATS_DROPS (1u << 2)    /* rx_dropped/tx_dropped are counted */
 
 struct net_if_stats {
 	/*
@@ -63,11 +62,11 @@ struct net_if_stats {
 	 * them out (link tx = tx - tx_dropped, in packets and in bytes); a tap
 	 * also counts tx only when QEMU reads the frame.
 	 */
-	struct net_counters c;	/* c.tx_dropped_bytes: BPF only, 0 from link stats */
-	int ifindex;		/* 0: the link is gone; counters are its last values */
-	uint32_t vm_slot;	/* as given to net_watch(); 0 if not watched */
-	uint32_t flags;		/* NET_STATS_* */
-	uint32_t attach_seq;	/* +1 at each attach: BPF counters restart from 0 */
+	struct net_counters c; /* c.tx_dropped_bytes: BPF only, 0 from link stats */
+	int ifindex;	       /* 0: the link is gone; counters are its last values */
+	uint32_t vm_slot;      /* as given to net_watch(); 0 if not watched */
+	uint32_t flags;	       /* NET_STATS_* */
+	uint32_t attach_seq;   /* +1 at each attach: BPF counters restart from 0 */
 };
 
 int net_init(struct net_ctx **out, const struct net_opts *opts);

@@ -19,7 +19,7 @@
 #include "nl.h"
 
 /* 1 MiB: a burst of link events (many taps at once) must not overrun it */
-#define TNL_EVENT_RCVBUF_BYTES	(1 << 20)
+#define TNL_EVENT_RCVBUF_BYTES (1 << 20)
 
 struct tnl {
 	struct nl_sock *sk;
@@ -31,6 +31,8 @@ struct tnl {
 
 static int tnl_errno(int nlerr)
 {
+	/* a table */
+	/* clang-format off */
 	switch (nlerr < 0 ? -nlerr : nlerr) {
 	case NLE_SUCCESS:		return 0;
 	case NLE_INTR:			return -EINTR;
@@ -40,11 +42,11 @@ static int tnl_errno(int nlerr)
 	case NLE_EXIST:			return -EEXIST;
 	case NLE_INVAL:			return -EINVAL;
 	case NLE_RANGE:			return -ERANGE;
-	case NLE_MSGSIZE:		return -EMSGSIZE;
+	case NLE_MSGSIZE:
 	case NLE_MSG_TRUNC:		return -EMSGSIZE;
 	case NLE_OPNOTSUPP:		return -EOPNOTSUPP;
 	case NLE_AF_NOSUPPORT:		return -EAFNOSUPPORT;
-	case NLE_OBJ_NOTFOUND:		return -ENODEV;	/* libnl's name for ENODEV/ENOENT */
+	case NLE_OBJ_NOTFOUND:		/* libnl's name for ENODEV/ENOENT */
 	case NLE_NODEV:			return -ENODEV;
 	case NLE_NOADDR:		return -EADDRNOTAVAIL;
 	case NLE_BUSY:			return -EBUSY;
@@ -59,6 +61,7 @@ static int tnl_errno(int nlerr)
 	case NLE_ATTRSIZE:		return -EBADMSG;
 	default:			return -EIO;
 	}
+	/* clang-format on */
 }
 
 static void link_from_rtnl(struct rtnl_link *l, struct tnl_link *out)

@@ -16,14 +16,14 @@
 #include <stdint.h>
 #include <linux/types.h>
 
-#include "net_abi.h"	/* struct net_counters: one struct for the six figures */
+#include "net_abi.h" /* struct net_counters: one struct for the six figures */
 
-struct tnl;	/* one NETLINK_ROUTE socket */
+struct tnl; /* one NETLINK_ROUTE socket */
 
 struct tnl_link {
 	int ifindex;
 	char ifname[IFNAMSIZ];
-	unsigned int flags;	/* IFF_* */
+	unsigned int flags; /* IFF_* */
 	/* rtnetlink link stats64, the host side of the link (no tx_dropped_bytes) */
 	struct net_counters c;
 };

@@ -15,6 +15,48 @@
 #define PROCFS_PATH_BYTES 320
 #define PROCFS_LINE_BYTES 512
 
+/*
+ * Up to max decimal numbers separated by blanks from s (sscanf would take
+ * an overflowing one silently): the count read, or -ERANGE.  *end, when
+ * given, points past the last number read.
+ */
+static int parse_ulls(const char *s, unsigned long long *v, int max, const char **end)
+{
+	int n = 0;
+
+	while (n < max) {
+		char *e;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s < '0' || *s > '9')
+			break;
+		errno = 0;
+		v[n] = strtoull(s, &e, 10);
+		if (errno == ERANGE)
+			return -ERANGE;
+		s = e;
+		n++;
+	}
+	if (end)
+		*end = s;
+	return n;
+}
+
+/* "NAME: N kB" into bytes; false when line is not NAME's */
+static bool meminfo_bytes(const char *line, const char *name, unsigned long long *bytes)
+{
+	size_t len = strlen(name);
+	unsigned long long kib;
+	const char *end;
+
+	if (strncmp(line, name, len) != 0 || line[len] != ':' ||
+	    parse_ulls(line + len + 1, &kib, 1, &end) != 1 || strncmp(end, " kB", 3) != 0)
+		return false;
+	*bytes = kib * 1024;
+	return true;
+}
+
 ssize_t procfs_read_small(const char *path, char *buf, size_t buf_bytes)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -86,7 +128,7 @@ char *procfs_read_file(const char *path, size_t max, size_t *len)
 
 int procfs_schedstat(const char *root, pid_t pid, pid_t tid, struct procfs_schedstat *out)
 {
-	unsigned long long on_cpu, wait, slices;
+	unsigned long long v[3];
 	char path[PROCFS_PATH_BYTES], buf[128];
 	ssize_t n;
 
@@ -97,11 +139,11 @@ int procfs_schedstat(const char *root, pid_t pid, pid_t tid, struct procfs_sched
 	n = procfs_read_small(path, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	if (sscanf(buf, "%llu %llu %llu", &on_cpu, &wait, &slices) != 3)
+	if (parse_ulls(buf, v, 3, NULL) != 3)
 		return -EINVAL;
-	out->on_cpu_ns = on_cpu;
-	out->wait_ns = wait;
-	out->switches = slices;		/* times switched in: one per switch */
+	out->on_cpu_ns = v[0];
+	out->wait_ns = v[1];
+	out->switches = v[2]; /* times switched in: one per switch */
 	return 0;
 }
 
@@ -121,9 +163,7 @@ int procfs_host(const char *root, struct procfs_host *out)
 	/* the cpu lines come first; the rest (intr: long) is not needed */
 	while (fgets(line, sizeof(line), f) && strncmp(line, "cpu", 3) == 0) {
 		if (line[3] == ' ') {
-			have_total = sscanf(line + 3, "%llu %llu %llu %llu %llu %llu %llu %llu",
-					    &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-					    &v[7]) >= 4;
+			have_total = parse_ulls(line + 3, v, 8, NULL) >= 4;
 		} else if (line[3] >= '0' && line[3] <= '9') {
 			cpus++;
 		}
@@ -142,12 +182,12 @@ int procfs_host(const char *root, struct procfs_host *out)
 		return -errno;
 	/* MemTotal is the first line, MemAvailable the third: stop there */
 	while (!have_avail && fgets(line, sizeof(line), f)) {
-		unsigned long long kib;
+		unsigned long long bytes;
 
-		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1) {
-			h.memory_bytes = kib * 1024;
-		} else if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
-			h.memory_available_bytes = kib * 1024;
+		if (meminfo_bytes(line, "MemTotal", &bytes)) {
+			h.memory_bytes = bytes;
+		} else if (meminfo_bytes(line, "MemAvailable", &bytes)) {
+			h.memory_available_bytes = bytes;
 			have_avail = true;
 		}
 	}

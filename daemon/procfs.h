@@ -31,22 +31,22 @@ char *procfs_read_file(const char *path, size_t max, size_t *len);
 
 /* /proc/[PID/task/]TID/schedstat: the kernel's own figures of a thread. */
 struct procfs_schedstat {
-	uint64_t on_cpu_ns;		/* se.sum_exec_runtime */
-	uint64_t wait_ns;		/* sched_info.run_delay */
-	uint64_t switches;		/* pcount: times switched in */
+	uint64_t on_cpu_ns; /* se.sum_exec_runtime */
+	uint64_t wait_ns;   /* sched_info.run_delay */
+	uint64_t switches;  /* pcount: times switched in */
 };
 
 /* pid > 0: ROOT/PID/task/TID/schedstat, else ROOT/TID/schedstat. */
-int procfs_schedstat(const char *root, pid_t pid, pid_t tid, struct procfs_schedstat *out)
-	__tide_must_check;
+int procfs_schedstat(const char *root, pid_t pid, pid_t tid,
+		     struct procfs_schedstat *out) __tide_must_check;
 
 /* The host's CPU and memory, from ROOT/stat and ROOT/meminfo. */
 struct procfs_host {
-	uint64_t cpu_busy_ticks;	/* "cpu" line: all but idle and iowait */
+	uint64_t cpu_busy_ticks; /* "cpu" line: all but idle and iowait */
 	uint64_t cpu_total_ticks;
-	uint32_t online_cpus;		/* "cpuN" lines */
-	uint64_t memory_bytes;		/* MemTotal */
-	uint64_t memory_available_bytes;	/* MemAvailable */
+	uint32_t online_cpus;		 /* "cpuN" lines */
+	uint64_t memory_bytes;		 /* MemTotal */
+	uint64_t memory_available_bytes; /* MemAvailable */
 };
 
 /* Whole or nothing: on failure *out is untouched. */

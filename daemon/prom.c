@@ -63,7 +63,7 @@ static void put_escaped(FILE *f, const char *s, bool quote)
 		else if (quote && *u == '"')
 			fputs("\\\"", f);
 		else if (n == 0)
-			fputs("\xef\xbf\xbd", f);	/* not UTF-8: U+FFFD, as Prometheus wants UTF-8 */
+			fputs("\xef\xbf\xbd", f); /* not UTF-8: U+FFFD, as Prometheus wants UTF-8 */
 		else
 			fwrite(u, 1, n, f);
 		u += n ? n : 1;
@@ -89,7 +89,7 @@ static bool in_family(const char *family, const char *name)
 	static const char *const suffixes[] = { "", "_bucket", "_sum", "_count" };
 	size_t n = strlen(family);
 
-	if (strncmp(name, family, n))
+	if (strncmp(name, family, n) != 0)
 		return false;
 	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++)
 		if (!strcmp(name + n, suffixes[i]))
@@ -124,7 +124,7 @@ void prom_sample(struct prom *p, const char *name, const struct prom_label *labe
 	else if (value == (double)(long long)value && fabs(value) < 1e15)
 		fprintf(p->mem, " %lld\n", (long long)value);
 	else
-		fprintf(p->mem, " %.15g\n", value);	/* a timestamp keeps its microseconds */
+		fprintf(p->mem, " %.15g\n", value); /* a timestamp keeps its microseconds */
 }
 
 const char *prom_text(struct prom *p)
@@ -161,7 +161,7 @@ static int write_all(int fd, const char *buf, size_t len)
 int prom_commit(struct prom *p, const char *dir, const char *file)
 {
 	char path[4096], tmp[4096];
-	int fd = -1, dfd = -1, err;
+	int fd, dfd, err;
 
 	if (!p->mem)
 		return -EINVAL;
@@ -190,7 +190,6 @@ int prom_commit(struct prom *p, const char *dir, const char *file)
 		err = -errno;
 	if (close(fd) && !err)
 		err = -errno;
-	fd = -1;
 	if (!err && rename(tmp, path))
 		err = -errno;
 	if (err) {

@@ -24,8 +24,8 @@ struct prom {
 	FILE *mem;
 	char *buf;
 	size_t len;
-	char family[128];	/* samples must belong to the open family */
-	int err;		/* first error, reported by prom_commit() */
+	char family[128]; /* samples must belong to the open family */
+	int err;	  /* first error, reported by prom_commit() */
 };
 
 int prom_begin(struct prom *p) __tide_must_check;

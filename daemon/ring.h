@@ -14,8 +14,8 @@
 
 struct ring {
 	uint32_t size;
-	uint32_t head;			/* index of the newest */
-	uint32_t count;			/* <= size */
+	uint32_t head;	/* index of the newest */
+	uint32_t count; /* <= size */
 };
 
 /* Index of the sample age steps older than the newest, or -1. */

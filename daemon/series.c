@@ -7,6 +7,8 @@
 #include "series.h"
 #include "tide.h"
 
+/* a table, one row a series (a row may take two lines) */
+/* clang-format off */
 static const struct series_info series_table[SERIES_N] = {
 	[SERIES_CPU_NS] = { "cpu_ns", SERIES_THREAD, SERIES_COUNTER, false, false,
 		"tide_vm_cpu_seconds_total", "Time the vCPU thread ran on a CPU.", 1e-9 },
@@ -43,6 +45,7 @@ static const struct series_info series_table[SERIES_N] = {
 	[SERIES_HOST_VM_RX_BYTES] = { "vm_rx_bytes", SERIES_HOST, SERIES_COUNTER },
 	[SERIES_HOST_VM_TX_BYTES] = { "vm_tx_bytes", SERIES_HOST, SERIES_COUNTER },
 };
+/* clang-format on */
 
 const struct series_info *series_info(enum series s)
 {

@@ -29,16 +29,16 @@ enum series {
 	/* per VM (its QEMU process) */
 	SERIES_KVM_EXITS,
 	SERIES_DIRTY_RING_PUSHES,
-	SERIES_VM_N,			/* the VM series are those before */
+	SERIES_VM_N, /* the VM series are those before */
 	/* per host */
 	SERIES_HOST_CPU_BUSY_TICKS = SERIES_VM_N,
 	SERIES_HOST_CPU_TOTAL_TICKS,
 	SERIES_HOST_ONLINE_CPUS,
 	SERIES_HOST_MEMORY_BYTES,
 	SERIES_HOST_MEMORY_AVAILABLE_BYTES,
-	SERIES_HOST_VM_CPU_NS,		/* sums over the tracked VMs */
+	SERIES_HOST_VM_CPU_NS, /* sums over the tracked VMs */
 	SERIES_HOST_VM_WAIT_NS,
-	SERIES_HOST_VM_RX_BYTES,	/* the VMs' side */
+	SERIES_HOST_VM_RX_BYTES, /* the VMs' side */
 	SERIES_HOST_VM_TX_BYTES,
 	SERIES_N,
 };
@@ -46,27 +46,27 @@ enum series {
 #define SERIES_HOST_N (SERIES_N - SERIES_VM_N)
 
 enum series_scope {
-	SERIES_THREAD,			/* a vCPU thread's, summed into its VM */
-	SERIES_TAP,			/* a tap's, summed into its VM */
-	SERIES_VM,			/* the VM's own */
+	SERIES_THREAD, /* a vCPU thread's, summed into its VM */
+	SERIES_TAP,    /* a tap's, summed into its VM */
+	SERIES_VM,     /* the VM's own */
 	SERIES_HOST,
 };
 
 enum series_kind {
-	SERIES_COUNTER,			/* cumulative, never goes back: take rates */
-	SERIES_GAUGE,			/* a level: take values */
+	SERIES_COUNTER, /* cumulative, never goes back: take rates */
+	SERIES_GAUGE,	/* a level: take values */
 };
 
 struct series_info {
-	const char *name;		/* JSON key of the value ("cpu_ns"); rate: NAME_per_s */
+	const char *name; /* JSON key of the value ("cpu_ns"); rate: NAME_per_s */
 	enum series_scope scope;
 	enum series_kind kind;
-	bool drops;			/* only counted where the source counts drops */
-	bool kvm;			/* only counted with the kvm collector */
+	bool drops; /* only counted where the source counts drops */
+	bool kvm;   /* only counted with the kvm collector */
 	/* Prometheus family of a thread or tap series (NULL: not exported) */
 	const char *prom_name;
 	const char *prom_help;
-	double prom_scale;		/* value * scale: base units (ns to seconds) */
+	double prom_scale; /* value * scale: base units (ns to seconds) */
 };
 
 /* The row of s, or NULL for a value that is no series. */

@@ -72,8 +72,7 @@ static void add_series(struct json_object *o, enum series_scope scope, const str
 	}
 }
 
-static struct json_object *vm_json(const struct store_vm *vm, uint32_t window_ms,
-				   uint32_t history)
+static struct json_object *vm_json(const struct store_vm *vm, uint32_t window_ms, uint32_t history)
 {
 	struct json_object *o = json_object_new_object(), *threads, *ifaces;
 	const struct vm_desc *d = store_vm_desc(vm);
@@ -274,13 +273,16 @@ int show_host(struct json_object *req, struct json_object *reply)
 	if (o) {
 		ADD(o, "cpu", json_object_new_string(src ? src->cpu_mode : "none"));
 		ADD(o, "cpu_note", json_object_new_string(src ? src->cpu_note : ""));
-		ADD(o, "net", json_object_new_string(src ? src->net_mode :
-				store_has_net() ? "?" : "none"));
+		ADD(o, "net",
+		    json_object_new_string(src		   ? src->net_mode :
+					   store_has_net() ? "?" :
+							     "none"));
 		ADD(o, "net_note", json_object_new_string(src ? src->net_note : ""));
 		ADD(o, "kvm", json_object_new_string(src ? src->kvm_mode : "off"));
 		ADD(o, "kvm_note", json_object_new_string(src ? src->kvm_note : ""));
 		/* loaded is not live: under TCG no KVM exit ever comes */
-		ADD(o, "kvm_active", json_object_new_boolean(src && src->kvm && kvm_active(src->kvm)));
+		ADD(o, "kvm_active",
+		    json_object_new_boolean(src && src->kvm && kvm_active(src->kvm)));
 	}
 	ADD(reply, "sources", o);
 	ADD(reply, "degraded", json_object_new_boolean(src && src->degraded));

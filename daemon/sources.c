@@ -23,18 +23,24 @@ static struct {
 const char *collect_cpu_src_name(enum collect_cpu_src s)
 {
 	switch (s) {
-	case COLLECT_CPU_BPF:	return "bpf";
-	case COLLECT_CPU_PROC:	return "proc";
-	default:		return "none";
+	case COLLECT_CPU_BPF:
+		return "bpf";
+	case COLLECT_CPU_PROC:
+		return "proc";
+	default:
+		return "none";
 	}
 }
 
 const char *collect_net_src_name(enum collect_net_src s)
 {
 	switch (s) {
-	case COLLECT_NET_BPF:	return "bpf";
-	case COLLECT_NET_NETLINK: return "netlink";
-	default:		return "none";
+	case COLLECT_NET_BPF:
+		return "bpf";
+	case COLLECT_NET_NETLINK:
+		return "netlink";
+	default:
+		return "none";
 	}
 }
 
@@ -57,7 +63,8 @@ int sources_open_cpu(const struct sources_opts *opts)
 	/* cpu: tp_btf, else raw_tp (cpu.c decides), else /proc schedstat */
 	if (opts->cpu_source == CONF_CPU_PROC) {
 		snprintf(out->cpu_mode, sizeof(out->cpu_mode), "proc");
-		snprintf(out->cpu_note, sizeof(out->cpu_note), "cpu_source = \"proc\" in the configuration");
+		snprintf(out->cpu_note, sizeof(out->cpu_note),
+			 "cpu_source = \"proc\" in the configuration");
 		log_notice("cpu collector: /proc schedstat (cpu_source = \"proc\"): no BPF");
 	} else {
 		co.force_raw_tp = opts->cpu_source == CONF_CPU_RAW_TP;
@@ -71,7 +78,8 @@ int sources_open_cpu(const struct sources_opts *opts)
 				"come from /proc/PID/task/TID/schedstat, read at every tick",
 				strerror(-err));
 		} else {
-			snprintf(out->cpu_mode, sizeof(out->cpu_mode), "%s", cpu_attach_mode(out->cpu));
+			snprintf(out->cpu_mode, sizeof(out->cpu_mode), "%s",
+				 cpu_attach_mode(out->cpu));
 			snprintf(out->cpu_note, sizeof(out->cpu_note), "%s", cpu_mode_note(out->cpu));
 			if (cpu_mode_note(out->cpu)[0])
 				log_notice("cpu collector: BPF %s, %s, %s (fallback: %s)",
@@ -96,10 +104,17 @@ int sources_open_net(const struct sources_opts *opts)
 
 	/* net: tcx, else tc (net.c decides in auto mode), else netlink */
 	switch (opts->net_source) {
-	case CONF_NET_TCX:	no.mode = NET_ATTACH_TCX; break;
-	case CONF_NET_TC:	no.mode = NET_ATTACH_TC; break;
-	case CONF_NET_NETLINK:	no.mode = NET_ATTACH_NETLINK; break;
-	default:		no.mode = NET_ATTACH_AUTO;
+	case CONF_NET_TCX:
+		no.mode = NET_ATTACH_TCX;
+		break;
+	case CONF_NET_TC:
+		no.mode = NET_ATTACH_TC;
+		break;
+	case CONF_NET_NETLINK:
+		no.mode = NET_ATTACH_NETLINK;
+		break;
+	default:
+		no.mode = NET_ATTACH_AUTO;
 	}
 	err = net_init(&out->net, &no);
 	if (err && no.mode != NET_ATTACH_NETLINK) {
@@ -122,8 +137,8 @@ int sources_open_net(const struct sources_opts *opts)
 	if (err) {
 		out->degraded = true;
 		snprintf(out->net_mode, sizeof(out->net_mode), "none");
-		snprintf(out->net_note, sizeof(out->net_note),
-			 "no rtnetlink socket: %s", strerror(-err));
+		snprintf(out->net_note, sizeof(out->net_note), "no rtnetlink socket: %s",
+			 strerror(-err));
 		log_err("DEGRADED: no network collector at all (rtnetlink: %s): no tap counters",
 			strerror(-err));
 	} else {
@@ -152,20 +167,21 @@ int sources_open_kvm(const struct sources_opts *opts)
 	/* kvm: tracepoints where KVM is, else off */
 	if (!opts->kvm_stats) {
 		snprintf(out->kvm_mode, sizeof(out->kvm_mode), "off");
-		snprintf(out->kvm_note, sizeof(out->kvm_note), "kvm_stats = false in the configuration");
+		snprintf(out->kvm_note, sizeof(out->kvm_note),
+			 "kvm_stats = false in the configuration");
 		log_info("kvm collector: off (kvm_stats = false)");
 	} else if (kvm_probe(out->kvm_note, sizeof(out->kvm_note))) {
 		snprintf(out->kvm_mode, sizeof(out->kvm_mode), "off");
 		log_info("kvm collector: off: %s", out->kvm_note);
 	} else if ((err = kvm_init(&out->kvm, &ko))) {
 		snprintf(out->kvm_mode, sizeof(out->kvm_mode), "off");
-		snprintf(out->kvm_note, sizeof(out->kvm_note), "the KVM BPF programs cannot load: %s",
-			 strerror(-err));
+		snprintf(out->kvm_note, sizeof(out->kvm_note),
+			 "the KVM BPF programs cannot load: %s", strerror(-err));
 		log_warn("kvm collector: off: the KVM BPF programs cannot load: %s", strerror(-err));
 	} else {
 		snprintf(out->kvm_mode, sizeof(out->kvm_mode), "tracepoint");
-		log_info("kvm collector: kvm:kvm_exit tracepoint%s", kvm_has_dirty_ring(out->kvm) ?
-			 " and kvm:kvm_dirty_ring_push" : "");
+		log_info("kvm collector: kvm:kvm_exit tracepoint%s",
+			 kvm_has_dirty_ring(out->kvm) ? " and kvm:kvm_dirty_ring_push" : "");
 	}
 	return 0;
 }
@@ -244,17 +260,17 @@ static int read_tap(const char *ifname, struct collect_tap_raw *out)
 		return -ENODEV;
 	/* net_read() answers from link stats itself when there is no BPF */
 	err = net_read(ss.s.net, ifname, &st);
-	if (err)	/* BPF not on this tap (yet): the link's own counters */
+	if (err) /* BPF not on this tap (yet): the link's own counters */
 		err = net_link_stats(ss.s.net, ifname, &st);
 	if (err)
 		return err;
 	if (!(st.flags & NET_STATS_BPF)) {
 		out->src = COLLECT_NET_NETLINK;
-		out->epoch = (uint32_t)st.ifindex;	/* a new link counts from 0 */
+		out->epoch = (uint32_t)st.ifindex; /* a new link counts from 0 */
 		out->has_drops = true;
 	} else {
 		out->src = COLLECT_NET_BPF;
-		out->epoch = st.attach_seq;		/* a new attach counts from 0 */
+		out->epoch = st.attach_seq; /* a new attach counts from 0 */
 		out->has_drops = st.flags & NET_STATS_DROPS;
 	}
 	out->c = st.c;

@@ -29,28 +29,28 @@ struct net_ctx;
 struct kvm_ctx;
 
 struct sources {
-	struct cpu_ctx *cpu;		/* NULL: /proc schedstat */
-	struct net_ctx *net;		/* NULL: no tap counters */
-	struct kvm_ctx *kvm;		/* NULL: no KVM figures */
-	char cpu_mode[32];		/* "tp_btf", "raw_tp", "proc" */
-	char net_mode[32];		/* "tcx", "tc", "netlink", "none" */
-	char kvm_mode[32];		/* "tracepoint", "off" */
-	char cpu_note[256];		/* why a fallback was taken ("" if none) */
+	struct cpu_ctx *cpu; /* NULL: /proc schedstat */
+	struct net_ctx *net; /* NULL: no tap counters */
+	struct kvm_ctx *kvm; /* NULL: no KVM figures */
+	char cpu_mode[32];   /* "tp_btf", "raw_tp", "proc" */
+	char net_mode[32];   /* "tcx", "tc", "netlink", "none" */
+	char kvm_mode[32];   /* "tracepoint", "off" */
+	char cpu_note[256];  /* why a fallback was taken ("" if none) */
 	char net_note[256];
 	char kvm_note[256];
-	bool degraded;			/* a BPF collector could not load */
+	bool degraded; /* a BPF collector could not load */
 };
 
 struct sources_opts {
-	int cpu_source;			/* enum conf_cpu_source */
-	int net_source;			/* enum conf_net_source */
+	int cpu_source; /* enum conf_cpu_source */
+	int net_source; /* enum conf_net_source */
 	bool kvm_stats;
-	uint32_t max_vms;		/* kvm map size; 0: KVM_MAX_VMS_DEFAULT */
-	const char *proc_root;		/* NULL: "/proc" (tests give a fake tree) */
+	uint32_t max_vms;      /* kvm map size; 0: KVM_MAX_VMS_DEFAULT */
+	const char *proc_root; /* NULL: "/proc" (tests give a fake tree) */
 };
 
-const char *collect_cpu_src_name(enum collect_cpu_src s);	/* "bpf", "proc", "none" */
-const char *collect_net_src_name(enum collect_net_src s);	/* "bpf", "netlink", "none" */
+const char *collect_cpu_src_name(enum collect_cpu_src s); /* "bpf", "proc", "none" */
+const char *collect_net_src_name(enum collect_net_src s); /* "bpf", "netlink", "none" */
 
 /* All three collectors; 0 or -ENOMEM. */
 int sources_open(const struct sources_opts *opts) __tide_must_check;

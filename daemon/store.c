@@ -31,8 +31,8 @@ static uint64_t sub0(uint64_t a, uint64_t b)
 	return a >= b ? a - b : 0;
 }
 
-const struct store_sample *store_sample_at(const struct ring *r,
-					   const struct store_sample *samples, uint32_t age)
+const struct store_sample *store_sample_at(const struct ring *r, const struct store_sample *samples,
+					   uint32_t age)
 {
 	int i = samples ? ring_index(r, age) : -1;
 
@@ -159,8 +159,7 @@ int store_value(const struct store_vm *vm, enum series s, uint64_t *out)
 	return store_part_value(vm, SERIES_VM, 0, s, out);
 }
 
-int store_rate(const struct store_vm *vm, enum series s, uint32_t window_ms,
-	       struct store_rate *out)
+int store_rate(const struct store_vm *vm, enum series s, uint32_t window_ms, struct store_rate *out)
 {
 	return store_part_rate(vm, SERIES_VM, 0, s, window_ms, out);
 }
@@ -188,8 +187,8 @@ static int part_at(const struct store_vm *vm, enum series_scope part, uint32_t i
 	return 0;
 }
 
-int store_part_value(const struct store_vm *vm, enum series_scope part, uint32_t i,
-		     enum series s, uint64_t *out)
+int store_part_value(const struct store_vm *vm, enum series_scope part, uint32_t i, enum series s,
+		     uint64_t *out)
 {
 	const struct store_sample *samples;
 	const struct ring *r;
@@ -198,8 +197,8 @@ int store_part_value(const struct store_vm *vm, enum series_scope part, uint32_t
 	return err ? err : ring_value(r, samples, s, 0, out, NULL);
 }
 
-int store_part_rate(const struct store_vm *vm, enum series_scope part, uint32_t i,
-		    enum series s, uint32_t window_ms, struct store_rate *out)
+int store_part_rate(const struct store_vm *vm, enum series_scope part, uint32_t i, enum series s,
+		    uint32_t window_ms, struct store_rate *out)
 {
 	const struct store_sample *samples;
 	const struct ring *r;
@@ -287,8 +286,7 @@ int store_host_rate(enum series s, uint32_t window_ms, struct store_rate *out)
 	if (!then)
 		return 0;
 	out->interval_ns = now->t_ns - then->t_ns;
-	out->per_s = per_s(sub0(now->v[s - SERIES_VM_N], then->v[s - SERIES_VM_N]),
-			   out->interval_ns);
+	out->per_s = per_s(sub0(now->v[s - SERIES_VM_N], then->v[s - SERIES_VM_N]), out->interval_ns);
 	return 0;
 }
 

@@ -66,23 +66,22 @@ int store_value_at(const struct store_vm *vm, enum series s, uint32_t age, uint6
 		   uint64_t *t_ns);
 int store_value(const struct store_vm *vm, enum series s, uint64_t *out);
 /* Rate of a VM counter over window_ms; -EINVAL for a gauge or not a VM's. */
-int store_rate(const struct store_vm *vm, enum series s, uint32_t window_ms,
-	       struct store_rate *out);
+int store_rate(const struct store_vm *vm, enum series s, uint32_t window_ms, struct store_rate *out);
 
 /* ---- a VM's vCPU threads and taps, by index in its vm_desc ---------------- */
 
 struct store_thread_info {
 	pid_t tid;
-	uint32_t vcpu;			/* index, or VM_VCPU_ALL */
-	enum collect_cpu_src src;	/* of the last reading */
+	uint32_t vcpu;		  /* index, or VM_VCPU_ALL */
+	enum collect_cpu_src src; /* of the last reading */
 };
 
 struct store_tap_info {
 	char ifname[IFNAMSIZ];
 	char mac[VM_MAC_BYTES];
-	enum collect_net_src src;	/* of the last reading */
-	bool read;			/* read at least once (the tap exists) */
-	bool has_drops;			/* its source counts drops */
+	enum collect_net_src src; /* of the last reading */
+	bool read;		  /* read at least once (the tap exists) */
+	bool has_drops;		  /* its source counts drops */
 };
 
 int store_thread_info(const struct store_vm *vm, uint32_t i, struct store_thread_info *out);
@@ -93,10 +92,10 @@ int store_tap_info(const struct store_vm *vm, uint32_t i, struct store_tap_info 
  * its i-th tap (SERIES_TAP); a part carries the series of its scope.
  * -ENOENT for no such part or no sample yet, -EINVAL as store_rate().
  */
-int store_part_value(const struct store_vm *vm, enum series_scope part, uint32_t i,
-		     enum series s, uint64_t *out);
-int store_part_rate(const struct store_vm *vm, enum series_scope part, uint32_t i,
-		    enum series s, uint32_t window_ms, struct store_rate *out);
+int store_part_value(const struct store_vm *vm, enum series_scope part, uint32_t i, enum series s,
+		     uint64_t *out);
+int store_part_rate(const struct store_vm *vm, enum series_scope part, uint32_t i, enum series s,
+		    uint32_t window_ms, struct store_rate *out);
 
 /* ---- the host ------------------------------------------------------------- */
 
@@ -105,11 +104,11 @@ int store_host_rate(enum series s, uint32_t window_ms, struct store_rate *out);
 
 /* The host's load over a window, from its series and its CPU capacity. */
 struct store_host_load {
-	uint64_t interval_ns;		/* 0: fewer than two samples */
-	uint32_t cpus;			/* capacity: host_cpus, else online CPUs */
+	uint64_t interval_ns; /* 0: fewer than two samples */
+	uint32_t cpus;	      /* capacity: host_cpus, else online CPUs */
 	uint32_t online_cpus;
-	double cpu_busy_ratio;		/* host CPU use, /proc/stat, 0..1 */
-	double load_ratio;		/* VM on-CPU time / capacity */
+	double cpu_busy_ratio; /* host CPU use, /proc/stat, 0..1 */
+	double load_ratio;     /* VM on-CPU time / capacity */
 };
 void store_host_load(uint32_t window_ms, struct store_host_load *out);
 
@@ -120,12 +119,12 @@ struct store_self {
 	uint64_t ticks;
 	uint64_t last_ns;
 	uint64_t max_ns;
-	uint64_t total_ns;		/* average = total_ns / ticks */
-	uint64_t last_wall_ns;		/* CLOCK_MONOTONIC duration of the last tick */
-	uint64_t last_tick_ns;		/* CLOCK_MONOTONIC when the last tick began */
+	uint64_t total_ns;     /* average = total_ns / ticks */
+	uint64_t last_wall_ns; /* CLOCK_MONOTONIC duration of the last tick */
+	uint64_t last_tick_ns; /* CLOCK_MONOTONIC when the last tick began */
 	uint64_t last_tick_realtime_ns;
 	uint32_t ring_samples;
-	uint32_t host_cpus;		/* as configured; 0: the online CPUs */
+	uint32_t host_cpus; /* as configured; 0: the online CPUs */
 };
 void store_self(struct store_self *out);
 

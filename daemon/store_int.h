@@ -19,22 +19,22 @@
 #include "vm.h"
 
 struct store_sample {
-	uint64_t t_ns;			/* CLOCK_MONOTONIC of the reading */
-	uint64_t v[SERIES_VM_N];	/* cumulative since tracking began */
+	uint64_t t_ns;		 /* CLOCK_MONOTONIC of the reading */
+	uint64_t v[SERIES_VM_N]; /* cumulative since tracking began */
 };
 
 struct store_host_sample {
 	uint64_t t_ns;
-	uint64_t realtime_ns;		/* CLOCK_REALTIME of the same tick */
-	uint64_t v[SERIES_HOST_N];	/* by series - SERIES_VM_N */
+	uint64_t realtime_ns;	   /* CLOCK_REALTIME of the same tick */
+	uint64_t v[SERIES_HOST_N]; /* by series - SERIES_VM_N */
 };
 
 struct store_thread {
 	pid_t tid;
 	uint32_t vcpu;
-	bool tracked;			/* the track hook took it */
-	enum collect_cpu_src src;	/* of the last reading */
-	bool have_raw;			/* last_raw is a baseline */
+	bool tracked;		  /* the track hook took it */
+	enum collect_cpu_src src; /* of the last reading */
+	bool have_raw;		  /* last_raw is a baseline */
 	struct collect_thread_raw last_raw;
 	struct ring ring;
 	struct store_sample *samples;
@@ -54,11 +54,11 @@ struct store_tap {
 
 struct store_vm {
 	uint32_t slot;
-	struct vm_desc desc;		/* as last given */
-	uint64_t added_ns;		/* CLOCK_MONOTONIC of collect_vm_add() */
-	struct store_thread *threads;	/* desc.n_threads of them, same order */
-	struct store_tap *taps;		/* desc.n_taps, same order */
-	bool proc_tracked;		/* the track_vm hook took its process */
+	struct vm_desc desc;	      /* as last given */
+	uint64_t added_ns;	      /* CLOCK_MONOTONIC of collect_vm_add() */
+	struct store_thread *threads; /* desc.n_threads of them, same order */
+	struct store_tap *taps;	      /* desc.n_taps, same order */
+	bool proc_tracked;	      /* the track_vm hook took its process */
 	struct collect_vm_raw last_raw;
 	struct ring ring;
 	struct store_sample *samples;
@@ -70,24 +70,24 @@ struct store_state {
 	uint64_t (*clock_ns)(void);
 	uint32_t ring_samples;
 	uint32_t max_vms;
-	struct store_vm **vms;		/* [1..max_vms], by slot */
+	struct store_vm **vms; /* [1..max_vms], by slot */
 	uint32_t n_vms;
-	uint32_t next_slot;		/* round robin: a slot is not reused at once */
+	uint32_t next_slot; /* round robin: a slot is not reused at once */
 	uint32_t tick_ms;
-	uint32_t host_cpus;		/* 0: online */
+	uint32_t host_cpus; /* 0: online */
 	int timer_id;
 	bool kvm_full_logged;
 	struct ring host_ring;
 	struct store_host_sample *host_samples;
-	uint64_t acc[SERIES_HOST_N];	/* the host's running sums over the VMs */
+	uint64_t acc[SERIES_HOST_N]; /* the host's running sums over the VMs */
 	struct store_self self;
 };
 
 extern struct store_state store_st;
 
 /* The sample of a ring age steps older than the newest, or NULL. */
-const struct store_sample *store_sample_at(const struct ring *r,
-					   const struct store_sample *samples, uint32_t age);
+const struct store_sample *store_sample_at(const struct ring *r, const struct store_sample *samples,
+					   uint32_t age);
 /* collect_tick(), when done: the subscribers. */
 void store_run_subscribers(void);
 

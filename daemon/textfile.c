@@ -17,7 +17,7 @@
 static struct {
 	int timer_id;
 	uint32_t interval_ms;
-	int last_err;		/* logged once per distinct failure */
+	int last_err; /* logged once per distinct failure */
 } ts;
 
 static void vcpu_label(uint32_t vcpu, char *buf, size_t n)
@@ -41,11 +41,14 @@ static void vcpu_family(struct prom *p, enum series s)
 			struct store_thread_info t;
 			char vcpu[16];
 			struct prom_label l[] = {
-				{ "domain", d->name }, { "uuid", d->uuid }, { "vcpu", vcpu },
+				{ "domain", d->name },
+				{ "uuid", d->uuid },
+				{ "vcpu", vcpu },
 			};
 			uint64_t v;
 
-			if (store_thread_info(vm, i, &t) || store_part_value(vm, SERIES_THREAD, i, s, &v))
+			if (store_thread_info(vm, i, &t) ||
+			    store_part_value(vm, SERIES_THREAD, i, s, &v))
 				continue;
 			vcpu_label(t.vcpu, vcpu, sizeof(vcpu));
 			prom_sample(p, si->prom_name, l, ARRAY_SIZE(l), (double)v * si->prom_scale);
@@ -65,15 +68,16 @@ static void tap_family(struct prom *p, enum series s)
 		for (uint32_t i = 0; i < d->n_taps; i++) {
 			struct store_tap_info t;
 			struct prom_label l[] = {
-				{ "domain", d->name }, { "uuid", d->uuid },
+				{ "domain", d->name },
+				{ "uuid", d->uuid },
 				{ "target_device", t.ifname },
 			};
 			uint64_t v;
 
 			/* a tap never read (absent) or a source without drops
 			 * says nothing rather than 0 */
-			if (store_tap_info(vm, i, &t) || store_part_value(vm, SERIES_TAP, i, s, &v) || !t.read ||
-			    (si->drops && !t.has_drops))
+			if (store_tap_info(vm, i, &t) || store_part_value(vm, SERIES_TAP, i, s, &v) ||
+			    !t.read || (si->drops && !t.has_drops))
 				continue;
 			prom_sample(p, si->prom_name, l, ARRAY_SIZE(l), (double)v * si->prom_scale);
 		}
@@ -125,9 +129,9 @@ int textfile_build(struct prom *p)
 	gauge(p, "tide_collection_last_duration_seconds",
 	      "CPU time of tided's last collection tick.", (double)self.last_ns / 1e9);
 	gauge(p, "tide_collection_max_duration_seconds",
-	      "Longest CPU time of a collection tick since tided started.", (double)self.max_ns / 1e9);
-	gauge(p, "tide_degraded",
-	      "1 when a BPF collector could not load and a fallback is in use.",
+	      "Longest CPU time of a collection tick since tided started.",
+	      (double)self.max_ns / 1e9);
+	gauge(p, "tide_degraded", "1 when a BPF collector could not load and a fallback is in use.",
 	      src && src->degraded ? 1 : 0);
 	if (src) {
 		struct prom_label c[2];

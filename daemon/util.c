@@ -31,7 +31,7 @@ int util_mkdir_p(const char *path, mode_t mode, char *failed, size_t failed_byte
 	/* strip trailing slashes, then make each prefix in turn */
 	while (len > 1 && buf[len - 1] == '/')
 		buf[--len] = '\0';
-	for (char *p = buf + 1; ; p++) {
+	for (char *p = buf + 1;; p++) {
 		bool end = *p == '\0';
 
 		if (*p != '/' && !end)
@@ -147,7 +147,7 @@ int util_sd_notify(const char *state)
 		return -EINVAL;
 	memcpy(addr.sun_path, path, len);
 	if (path[0] == '@')
-		addr.sun_path[0] = '\0';	/* abstract namespace */
+		addr.sun_path[0] = '\0'; /* abstract namespace */
 	addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

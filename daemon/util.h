@@ -33,8 +33,7 @@ struct util_pidfile {
 	int fd;
 	char *path;
 };
-int util_pidfile_acquire(struct util_pidfile *pf, const char *path, pid_t *holder)
-	__tide_must_check;
+int util_pidfile_acquire(struct util_pidfile *pf, const char *path, pid_t *holder) __tide_must_check;
 void util_pidfile_release(struct util_pidfile *pf);
 
 /*

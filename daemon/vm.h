@@ -16,31 +16,31 @@
 
 #include "tide.h"
 
-#define VM_UUID_BYTES 37		/* VIR_UUID_STRING_BUFLEN */
+#define VM_UUID_BYTES 37 /* VIR_UUID_STRING_BUFLEN */
 #define VM_MAC_BYTES 18
 /* vcpu index of QEMU's single-threaded TCG thread ("ALL CPUs/TCG") */
 #define VM_VCPU_ALL UINT32_MAX
 
 struct vm_thread {
 	pid_t tid;
-	uint32_t vcpu;			/* index, or VM_VCPU_ALL */
+	uint32_t vcpu; /* index, or VM_VCPU_ALL */
 };
 
 struct vm_tap {
-	char ifname[IFNAMSIZ];		/* host side: <target dev='...'/> */
-	char mac[VM_MAC_BYTES];		/* "" if unknown */
+	char ifname[IFNAMSIZ];	/* host side: <target dev='...'/> */
+	char mac[VM_MAC_BYTES]; /* "" if unknown */
 };
 
 struct vm_desc {
-	char uuid[VM_UUID_BYTES];	/* lower case, with dashes */
+	char uuid[VM_UUID_BYTES]; /* lower case, with dashes */
 	char *name;
-	char *state;			/* "running", "paused", ...; NULL: "running" */
-	pid_t pid;			/* QEMU; 0 while unknown */
-	uint64_t memory_bytes;		/* <memory>: what a migration sends */
-	uint64_t current_memory_bytes;	/* <currentMemory> (balloon target) */
-	uint32_t vcpus;			/* current vCPUs */
+	char *state;		       /* "running", "paused", ...; NULL: "running" */
+	pid_t pid;		       /* QEMU; 0 while unknown */
+	uint64_t memory_bytes;	       /* <memory>: what a migration sends */
+	uint64_t current_memory_bytes; /* <currentMemory> (balloon target) */
+	uint32_t vcpus;		       /* current vCPUs */
 	uint32_t vcpus_max;
-	struct vm_thread *threads;	/* vCPU threads found so far */
+	struct vm_thread *threads; /* vCPU threads found so far */
 	uint32_t n_threads;
 	struct vm_tap *taps;
 	uint32_t n_taps;

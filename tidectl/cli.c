@@ -115,7 +115,9 @@ const char *cli_safe(const char *s, char *buf, size_t buf_bytes)
 	for (i = 0; s[i] && i + 1 < buf_bytes; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		buf[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+		buf[i] = s[i];
+		if (ch < 0x20 || ch == 0x7f)
+			buf[i] = '?';
 	}
 	buf[i] = '\0';
 	return buf;
@@ -128,8 +130,7 @@ bool is_prefix(const char *pfx, const char *str)
 	return strncmp(str, pfx, strlen(pfx)) == 0;
 }
 
-int cmd_select(const struct cmd *cmds, int argc, char **argv,
-	       int (*help)(int argc, char **argv))
+int cmd_select(const struct cmd *cmds, int argc, char **argv, int (*help)(int argc, char **argv))
 {
 	const struct cmd *match = NULL;
 	char names[CLI_MSG_BYTES] = "";
@@ -157,8 +158,8 @@ int cmd_select(const struct cmd *cmds, int argc, char **argv,
 
 		if (!listed)
 			continue;
-		n = snprintf(names + used, sizeof(names) - used, "%s'%s'",
-			     used ? ", " : "", cmds[i].cmd);
+		n = snprintf(names + used, sizeof(names) - used, "%s'%s'", used ? ", " : "",
+			     cmds[i].cmd);
 		if (n > 0)
 			used += (size_t)n;
 	}
@@ -205,7 +206,7 @@ int cli_parse_opts(int argc, char **argv)
 		{ "sort", required_argument, NULL, 'S' },
 		{ "delay", required_argument, NULL, 'd' },
 		{ "window", required_argument, NULL, 'w' },
-		{ 0 }
+		{ 0 },
 	};
 	int opt;
 
@@ -217,8 +218,8 @@ int cli_parse_opts(int argc, char **argv)
 			cli.json = cli.pretty = true;
 	}
 
-	opterr = 0;	/* getopt's own messages would bypass p_err() */
-	optind = 0;	/* full re-initialisation (tests parse several lines) */
+	opterr = 0; /* getopt's own messages would bypass p_err() */
+	optind = 0; /* full re-initialisation (tests parse several lines) */
 	while ((opt = getopt_long(argc, argv, ":jps:t:hVn:S:d:w:", options, NULL)) >= 0) {
 		switch (opt) {
 		case 'j':
@@ -238,7 +239,8 @@ int cli_parse_opts(int argc, char **argv)
 			break;
 		case 't':
 			if (parse_ms(optarg, &cli.timeout_ms)) {
-				p_err("option '-t' needs a timeout in milliseconds, got '%s'", optarg);
+				p_err("option '-t' needs a timeout in milliseconds, got '%s'",
+				      optarg);
 				return -1;
 			}
 			break;
@@ -272,7 +274,8 @@ int cli_parse_opts(int argc, char **argv)
 		case 'w':
 			if (parse_int(optarg, 0, &cli.window_ms)) {
 				p_err("option '-w' needs a window in milliseconds (0: the last tick), "
-				      "got '%s'", optarg);
+				      "got '%s'",
+				      optarg);
 				return -1;
 			}
 			break;

@@ -39,18 +39,18 @@ struct cli_env {
 	const char *bin_name;
 	bool json;
 	bool pretty;
-	bool help;		/* -h given */
-	bool version;		/* -V given */
+	bool help;    /* -h given */
+	bool version; /* -V given */
 	const char *socket_path;
 	int timeout_ms;
 	/* top and show */
-	int iterations;		/* -n N, --once (1); 0: until q or a signal */
-	const char *sort;	/* --sort/-S as given, for top to parse; NULL unset */
-	int delay_ms;		/* -d MS: top's refresh interval */
-	int window_ms;		/* -w MS: rates over this much; -1 unset */
-	FILE *out;		/* stdout; tests point these elsewhere */
-	FILE *err;		/* stderr */
-	bool error_printed;	/* JSON mode prints only the first error */
+	int iterations;	    /* -n N, --once (1); 0: until q or a signal */
+	const char *sort;   /* --sort/-S as given, for top to parse; NULL unset */
+	int delay_ms;	    /* -d MS: top's refresh interval */
+	int window_ms;	    /* -w MS: rates over this much; -1 unset */
+	FILE *out;	    /* stdout; tests point these elsewhere */
+	FILE *err;	    /* stderr */
+	bool error_printed; /* JSON mode prints only the first error */
 };
 
 extern struct cli_env cli;
@@ -64,8 +64,7 @@ void cli_reset(const char *argv0);
 int cli_parse_opts(int argc, char **argv);
 
 bool is_prefix(const char *pfx, const char *str);
-int cmd_select(const struct cmd *cmds, int argc, char **argv,
-	       int (*help)(int argc, char **argv));
+int cmd_select(const struct cmd *cmds, int argc, char **argv, int (*help)(int argc, char **argv));
 
 void p_err(const char *fmt, ...) __tide_printf(1, 2);
 void p_info(const char *fmt, ...) __tide_printf(1, 2);
@@ -95,6 +94,8 @@ void cli_usage(void) __attribute__((noreturn));
 /* the program's help, called by cli_usage() */
 extern int (*cli_help_fn)(int argc, char **argv);
 
+/* bpftool's one-liners, and its layout */
+/* clang-format off */
 #define NEXT_ARG()	({ argc--; argv++; if (argc < 0) cli_usage(); })
 #define NEXT_ARGP()	({ (*argc)--; (*argv)++; if (*argc < 0) cli_usage(); })
 #define BAD_ARG()	({ p_err("what is '%s'?", *argv); -1; })
@@ -113,5 +114,6 @@ extern int (*cli_help_fn)(int argc, char **argv);
 		}							\
 		_res;							\
 	})
+/* clang-format on */
 
 #endif /* TIDE_CLI_H */

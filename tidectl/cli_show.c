@@ -137,11 +137,11 @@ void cli_put_col(FILE *out, const char *s, size_t max, size_t pad)
 size_t cli_name_col(struct reply *r, struct json_object *vms)
 {
 	char buf[NAME_BYTES];
-	size_t col = 4;	/* "NAME" */
+	size_t col = 4; /* "NAME" */
 
 	for (size_t i = 0; i < reply_len(vms); i++) {
-		size_t w = width(reply_str(r, json_object_array_get_idx(vms, i), "name", buf,
-					   sizeof(buf)));
+		size_t w = width(
+			reply_str(r, json_object_array_get_idx(vms, i), "name", buf, sizeof(buf)));
 
 		if (w > col)
 			col = w;
@@ -170,8 +170,8 @@ void cli_show_vm_table(FILE *out, struct reply *r)
 		return;
 	}
 	cli_put_col(out, "NAME", nc, nc + 2);
-	fprintf(out, "%-11s %5s %9s %7s %7s %11s %11s\n", "STATE", "VCPUS", "MEMORY", "CPU",
-		"WAIT", "RX", "TX");
+	fprintf(out, "%-11s %5s %9s %7s %7s %11s %11s\n", "STATE", "VCPUS", "MEMORY", "CPU", "WAIT",
+		"RX", "TX");
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *vm = json_object_array_get_idx(vms, i);
 
@@ -181,8 +181,7 @@ void cli_show_vm_table(FILE *out, struct reply *r)
 			(long long)reply_int(r, vm, "vcpus"),
 			cli_human_bytes(reply_num(r, vm, "memory_bytes"), mem, sizeof(mem)),
 			cli_human_percent(cli_cpu_ratio(r, vm, "cpu_ns_per_s"), cpu, sizeof(cpu)),
-			cli_human_percent(cli_cpu_ratio(r, vm, "wait_ns_per_s"), wait,
-					  sizeof(wait)),
+			cli_human_percent(cli_cpu_ratio(r, vm, "wait_ns_per_s"), wait, sizeof(wait)),
 			cli_human_rate(reply_num(r, vm, "rx_bytes_per_s"), rx, sizeof(rx)),
 			cli_human_rate(reply_num(r, vm, "tx_bytes_per_s"), tx, sizeof(tx)));
 	}
@@ -252,10 +251,8 @@ static void vm_detail(struct reply *r, FILE *out, struct json_object *vm)
 					 (long long)reply_int(r, t, "vcpu"));
 			fprintf(out, "  %-5s %-8lld %7s %7s %10s %10s %10s  %s\n", vcpu,
 				(long long)reply_int(r, t, "tid"),
-				cli_human_percent(cli_cpu_ratio(r, t, "cpu_ns_per_s"), c,
-						  sizeof(c)),
-				cli_human_percent(cli_cpu_ratio(r, t, "wait_ns_per_s"), d,
-						  sizeof(d)),
+				cli_human_percent(cli_cpu_ratio(r, t, "cpu_ns_per_s"), c, sizeof(c)),
+				cli_human_percent(cli_cpu_ratio(r, t, "wait_ns_per_s"), d, sizeof(d)),
 				cli_human_count(reply_num(r, t, "switches_per_s"), e, sizeof(e)),
 				cli_human_ns(reply_num(r, t, "cpu_ns"), g, sizeof(g)),
 				cli_human_ns(reply_num(r, t, "wait_ns"), h, sizeof(h)),
@@ -286,8 +283,7 @@ static void vm_detail(struct reply *r, FILE *out, struct json_object *vm)
 				cli_human_rate(reply_num(r, t, "tx_bytes_per_s"), d, sizeof(d)),
 				cli_human_count(reply_num(r, t, "rx_packets_per_s"), e, sizeof(e)),
 				cli_human_count(reply_num(r, t, "tx_packets_per_s"), f, sizeof(f)),
-				g, h,
-				reply_str(r, t, "net_source", b, sizeof(b)));
+				g, h, reply_str(r, t, "net_source", b, sizeof(b)));
 		}
 	}
 }
@@ -315,15 +311,13 @@ void cli_show_host(FILE *out, struct reply *r)
 	int64_t cpus = reply_int(r, r->obj, "cpus");
 
 	fprintf(out, "host %s: %lld CPU%s, %s memory (%s available)\n",
-		reply_str(r, r->obj, "hostname", a, sizeof(a)), (long long)cpus,
-		cpus == 1 ? "" : "s",
+		reply_str(r, r->obj, "hostname", a, sizeof(a)), (long long)cpus, cpus == 1 ? "" : "s",
 		cli_human_bytes(reply_num(r, r->obj, "memory_bytes"), b, sizeof(b)),
 		cli_human_bytes(reply_num(r, r->obj, "memory_available_bytes"), c, sizeof(c)));
 	if (reply_bool(r, r->obj, "degraded"))
 		fprintf(out, "DEGRADED:     a BPF collector could not load; see 'collectors'\n");
 	fprintf(out, "load:         %s  (VM on-CPU time over the %lld CPUs)\n",
-		cli_human_percent(reply_num(r, r->obj, "load_ratio"), b, sizeof(b)),
-		(long long)cpus);
+		cli_human_percent(reply_num(r, r->obj, "load_ratio"), b, sizeof(b)), (long long)cpus);
 	fprintf(out, "host cpu:     %s busy  (/proc/stat)\n",
 		cli_human_percent(reply_num(r, r->obj, "cpu_busy_ratio"), b, sizeof(b)));
 	fprintf(out, "vms:          %lld, %lld vCPUs, %s\n", (long long)reply_int(r, r->obj, "vms"),
@@ -338,19 +332,22 @@ void cli_show_host(FILE *out, struct reply *r)
 	kvm = reply_str(r, src, "kvm", c, sizeof(c));
 	fprintf(out, "collectors:   cpu %s, net %s, kvm %s%s\n",
 		reply_str(r, src, "cpu", a, sizeof(a)), reply_str(r, src, "net", b, sizeof(b)), kvm,
-		strcmp(kvm, "off") && !reply_bool(r, src, "kvm_active") ?
-		" (inactive: no KVM exit seen, guests not under KVM)" : "");
+		strcmp(kvm, "off") != 0 && !reply_bool(r, src, "kvm_active") ?
+			" (inactive: no KVM exit seen, guests not under KVM)" :
+			"");
 	for (int i = 0; i < 3; i++) {
 		static const char *const keys[] = { "cpu_note", "net_note", "kvm_note" };
 		static const char *const what[] = { "cpu", "net", "kvm" };
 
 		const char *note = reply_str(r, src, keys[i], a, sizeof(a));
 
-		if (note[0] && strcmp(note, "-"))
+		if (note[0] && strcmp(note, "-") != 0)
 			fprintf(out, "              %s: %s\n", what[i], note);
 	}
-	fprintf(out, "collection:   every %lld ms, %lld samples kept; CPU per tick %s last, "
-		"%s average, %s max (%lld ticks)\n", (long long)reply_int(r, r->obj, "tick_ms"),
+	fprintf(out,
+		"collection:   every %lld ms, %lld samples kept; CPU per tick %s last, "
+		"%s average, %s max (%lld ticks)\n",
+		(long long)reply_int(r, r->obj, "tick_ms"),
 		(long long)reply_int(r, r->obj, "ring_samples"),
 		cli_human_ns(reply_num(r, col, "last_ns"), a, sizeof(a)),
 		cli_human_ns(reply_num(r, col, "avg_ns"), b, sizeof(b)),

@@ -74,19 +74,21 @@ int ctl_client_call(const char *path, struct json_object *req, int timeout_ms,
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		/* a unix connect only waits when the backlog is full */
 		if (errno == EAGAIN || errno == EINPROGRESS) {
-			snprintf(err, err_bytes, "cannot connect to tided at '%s': it is "
-				 "not accepting connections (backlog full)", path);
+			snprintf(err, err_bytes,
+				 "cannot connect to tided at '%s': it is "
+				 "not accepting connections (backlog full)",
+				 path);
 			ret = -EAGAIN;
 		} else {
 			ret = -errno;
-			snprintf(err, err_bytes, "cannot connect to tided at '%s': %s%s",
-				 path, strerror(errno), connect_hint(errno));
+			snprintf(err, err_bytes, "cannot connect to tided at '%s': %s%s", path,
+				 strerror(errno), connect_hint(errno));
 		}
 		goto cleanup;
 	}
 
 	text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
-					      JSON_C_TO_STRING_NOSLASHESCAPE);
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
 	text_len = strlen(text);
 	/* the request, then its newline */
 	while (sent < text_len + 1) {
@@ -107,8 +109,8 @@ int ctl_client_call(const char *path, struct json_object *req, int timeout_ms,
 		} else {
 			ret = -errno;
 		}
-		snprintf(err, err_bytes, "cannot send the request to tided at '%s': %s",
-			 path, ret == -ETIMEDOUT ? "timed out" : strerror(-ret));
+		snprintf(err, err_bytes, "cannot send the request to tided at '%s': %s", path,
+			 ret == -ETIMEDOUT ? "timed out" : strerror(-ret));
 		goto cleanup;
 	}
 
@@ -119,8 +121,10 @@ int ctl_client_call(const char *path, struct json_object *req, int timeout_ms,
 			char *p;
 
 			if (cap >= CTL_CLIENT_MAX_REPLY_BYTES) {
-				snprintf(err, err_bytes, "reply from tided at '%s' is larger than "
-					 "%d bytes", path, CTL_CLIENT_MAX_REPLY_BYTES);
+				snprintf(err, err_bytes,
+					 "reply from tided at '%s' is larger than "
+					 "%d bytes",
+					 path, CTL_CLIENT_MAX_REPLY_BYTES);
 				ret = -EMSGSIZE;
 				goto cleanup;
 			}
@@ -140,8 +144,10 @@ int ctl_client_call(const char *path, struct json_object *req, int timeout_ms,
 			continue;
 		}
 		if (n == 0) {
-			snprintf(err, err_bytes, "tided at '%s' closed the connection "
-				 "without a reply", path);
+			snprintf(err, err_bytes,
+				 "tided at '%s' closed the connection "
+				 "without a reply",
+				 path);
 			ret = -ECONNRESET;
 			goto cleanup;
 		}
@@ -155,8 +161,8 @@ int ctl_client_call(const char *path, struct json_object *req, int timeout_ms,
 			ret = -errno;
 		}
 		if (ret == -ETIMEDOUT)
-			snprintf(err, err_bytes, "no reply from tided at '%s' within %d ms",
-				 path, timeout_ms);
+			snprintf(err, err_bytes, "no reply from tided at '%s' within %d ms", path,
+				 timeout_ms);
 		else
 			snprintf(err, err_bytes, "cannot read the reply from tided at '%s': %s",
 				 path, strerror(-ret));

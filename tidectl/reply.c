@@ -122,17 +122,21 @@ struct json_object *reply_get(struct reply *r, struct json_object *o, const char
 		return NULL;
 	if (!json_object_object_get_ex(o, key, &v)) {
 		if (!r->miss[0])
-			snprintf(r->miss, sizeof(r->miss), "tided's reply to '%s' has no '%s' "
+			snprintf(r->miss, sizeof(r->miss),
+				 "tided's reply to '%s' has no '%s' "
 				 "(tided and tidectl of different versions? see "
-				 "'tidectl version')", r->cmd, key);
+				 "'tidectl version')",
+				 r->cmd, key);
 		return NULL;
 	}
 	got = json_object_get_type(v);
 	if (got == type || (type == json_type_double && got == json_type_int))
 		return v;
 	if (!r->miss[0])
-		snprintf(r->miss, sizeof(r->miss), "tided's reply to '%s' has '%s' as %s, "
-			 "not %s", r->cmd, key, type_name(got), type_name(type));
+		snprintf(r->miss, sizeof(r->miss),
+			 "tided's reply to '%s' has '%s' as %s, "
+			 "not %s",
+			 r->cmd, key, type_name(got), type_name(type));
 	return NULL;
 }
 
@@ -167,8 +171,8 @@ bool reply_bool(struct reply *r, struct json_object *o, const char *key)
 	return v ? json_object_get_boolean(v) : false;
 }
 
-const char *reply_str(struct reply *r, struct json_object *o, const char *key,
-		      char *buf, size_t buf_bytes)
+const char *reply_str(struct reply *r, struct json_object *o, const char *key, char *buf,
+		      size_t buf_bytes)
 {
 	struct json_object *v;
 

@@ -30,9 +30,9 @@
 #define REPLY_MISS_BYTES 256
 
 struct reply {
-	struct json_object *obj;	/* tided's reply without "ok"; owned */
-	char cmd[REPLY_CMD_BYTES];	/* the command it answers, for messages */
-	char miss[REPLY_MISS_BYTES];	/* the first member found wanting; "" */
+	struct json_object *obj;     /* tided's reply without "ok"; owned */
+	char cmd[REPLY_CMD_BYTES];   /* the command it answers, for messages */
+	char miss[REPLY_MISS_BYTES]; /* the first member found wanting; "" */
 };
 
 /* {"cmd": cmd}, to add arguments to; NULL when out of memory. */
@@ -65,8 +65,8 @@ double reply_num(struct reply *r, struct json_object *o, const char *key);
 int64_t reply_int(struct reply *r, struct json_object *o, const char *key);
 bool reply_bool(struct reply *r, struct json_object *o, const char *key);
 /* the string made safe for the terminal (cli_safe); "-" when null */
-const char *reply_str(struct reply *r, struct json_object *o, const char *key,
-		      char *buf, size_t buf_bytes);
+const char *reply_str(struct reply *r, struct json_object *o, const char *key, char *buf,
+		      size_t buf_bytes);
 /* length of an array from reply_array() (0 for NULL) */
 size_t reply_len(struct json_object *array);
 

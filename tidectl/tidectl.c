@@ -334,6 +334,7 @@ static int do_help(int argc, char **argv)
 		fprintf(cli.out, "null\n");
 		return 0;
 	}
+	/* cppcheck-suppress invalidPrintfArgType_s ; it does not know positional %2$s */
 	fprintf(cli.out,
 		"Usage: %1$s [OPTIONS] COMMAND\n"
 		"       %1$s help\n"

@@ -21,7 +21,7 @@
 /* ---- options ------------------------------------------------------------- */
 
 static struct {
-	enum top_sort sort;	/* the first frame's; keys change it after */
+	enum top_sort sort; /* the first frame's; keys change it after */
 } opts;
 
 static const char *const sort_names[] = { "cpu", "wait", "net" };
@@ -58,7 +58,7 @@ int top_parse_opts(void)
 struct top_row {
 	struct json_object *vm;
 	double key;
-	const char *name;	/* as tided sent it, for the order only */
+	const char *name; /* as tided sent it, for the order only */
 };
 
 static double sort_key(struct reply *r, struct json_object *vm, enum top_sort sort)
@@ -83,8 +83,8 @@ static int cmp_row(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-void top_frame(FILE *out, struct reply *host, struct reply *vms_reply,
-		   enum top_sort sort, int max_rows, bool ansi)
+void top_frame(FILE *out, struct reply *host, struct reply *vms_reply, enum top_sort sort,
+	       int max_rows, bool ansi)
 {
 	struct json_object *h = host->obj, *vms = reply_array(vms_reply, vms_reply->obj, "vms");
 	size_t n = reply_len(vms);
@@ -95,10 +95,11 @@ void top_frame(FILE *out, struct reply *host, struct reply *vms_reply,
 	size_t nc = cli_name_col(r, vms);
 
 	if (ansi)
-		fputs("\033[H\033[2J", out);	/* home, clear */
-	fprintf(out, "tide top - %s: %lld CPUs, load %s, host CPU %s, %s of %s memory free, "
-		"%zu VMs%s\n", reply_str(host, h, "hostname", a, sizeof(a)),
-		(long long)reply_int(host, h, "cpus"),
+		fputs("\033[H\033[2J", out); /* home, clear */
+	fprintf(out,
+		"tide top - %s: %lld CPUs, load %s, host CPU %s, %s of %s memory free, "
+		"%zu VMs%s\n",
+		reply_str(host, h, "hostname", a, sizeof(a)), (long long)reply_int(host, h, "cpus"),
 		cli_human_percent(reply_num(host, h, "load_ratio"), b, sizeof(b)),
 		cli_human_percent(reply_num(host, h, "cpu_busy_ratio"), c, sizeof(c)),
 		cli_human_bytes(reply_num(host, h, "memory_available_bytes"), d, sizeof(d)),
@@ -106,7 +107,7 @@ void top_frame(FILE *out, struct reply *host, struct reply *vms_reply,
 		reply_bool(host, h, "degraded") ? "  DEGRADED" : "");
 	fprintf(out, "sorted by %s (c: cpu, w: wait, n: net, q: quit)\n", top_sort_name(sort));
 	if (ansi)
-		fputs("\033[7m", out);	/* reverse video */
+		fputs("\033[7m", out); /* reverse video */
 	cli_put_col(out, "NAME", nc, nc + 2);
 	fprintf(out, "%-11s %5s %7s %7s %11s %11s %9s %9s", "STATE", "VCPUS", "CPU", "WAIT", "RX",
 		"TX", "RX PK/S", "TX PK/S");
@@ -146,7 +147,7 @@ void top_frame(FILE *out, struct reply *host, struct reply *vms_reply,
 /* ---- command and terminal ------------------------------------------------- */
 
 static struct {
-	bool raw;			/* terminal in non-canonical mode */
+	bool raw; /* terminal in non-canonical mode */
 	struct termios saved;
 	volatile sig_atomic_t stop;
 } top;
@@ -192,7 +193,7 @@ static int term_rows(void)
 
 	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row < 6)
 		return 0;
-	return ws.ws_row - 4;	/* host line, sort line, header, one spare */
+	return ws.ws_row - 4; /* host line, sort line, header, one spare */
 }
 
 /* Wait up to ms for a key (interactive) or a signal: the key, 0, or -1 to quit. */
@@ -262,7 +263,7 @@ int do_top(int argc, char **argv)
 				if (i > 0 && !interactive)
 					fputc('\n', out);
 				top_frame(out, &host, &vms, sort, interactive ? term_rows() : 0,
-					      interactive);
+					  interactive);
 				ret = reply_check(&host);
 				if (!ret)
 					ret = reply_check(&vms);
@@ -294,7 +295,7 @@ int do_top(int argc, char **argv)
 			else if (key == 'n' || key == 'N')
 				sort = TOP_SORT_NET;
 			else if (key != 0)
-				continue;	/* another key: keep waiting */
+				continue; /* another key: keep waiting */
 			break;
 		}
 	}

@@ -34,8 +34,8 @@ int top_parse_opts(void);
  * VMs (0: all).  ansi: clear the screen first and show the header in
  * reverse video.  Members wanting are left in host and vms (reply_check).
  */
-void top_frame(FILE *out, struct reply *host, struct reply *vms, enum top_sort sort,
-	       int max_rows, bool ansi);
+void top_frame(FILE *out, struct reply *host, struct reply *vms, enum top_sort sort, int max_rows,
+	       bool ansi);
 
 /* The command: frames every -d MS, -n N of them or until q or a signal. */
 int do_top(int argc, char **argv);

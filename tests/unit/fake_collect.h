@@ -24,7 +24,7 @@ static struct {
 	struct collect_tap_raw tap[FAKE_MAX];
 	int n_taps;
 	struct collect_host_raw host;
-	struct collect_vm_raw vm;		/* every VM's KVM figures */
+	struct collect_vm_raw vm; /* every VM's KVM figures */
 	int tracked_threads, tracked_taps;
 } fake;
 
@@ -124,8 +124,7 @@ static struct collect_readers fake_readers;
  * Start collect over the fakes with o's sizes (and host_cpus), with a KVM
  * collector or without; the clock at 500 s, a 4-CPU host.
  */
-static inline int fake_collect_init(const struct sources *sources, struct collect_opts o,
-				    bool kvm)
+static inline int fake_collect_init(const struct sources *sources, struct collect_opts o, bool kvm)
 {
 	fake_readers = (struct collect_readers){
 		.track_thread = fake_track_thread,
@@ -149,8 +148,11 @@ static inline int fake_collect_init(const struct sources *sources, struct collec
 	}
 	fake.now_ns = 500 * FAKE_NS;
 	fake.host = (struct collect_host_raw){
-		.cpu_busy_ticks = 100, .cpu_total_ticks = 1000, .cpus = 4,
-		.memory_bytes = 16ull << 30, .memory_available_bytes = 12ull << 30,
+		.cpu_busy_ticks = 100,
+		.cpu_total_ticks = 1000,
+		.cpus = 4,
+		.memory_bytes = 16ull << 30,
+		.memory_available_bytes = 12ull << 30,
 	};
 	return collect_init(&o);
 }
@@ -168,9 +170,16 @@ static inline uint32_t fake_vm(const char *name, const char *uuid, pid_t pid, ui
 	struct vm_thread th[8];
 	struct vm_tap tp[4];
 	struct vm_desc d = {
-		.name = (char *)name, .state = "running", .pid = pid,
-		.memory_bytes = 256ull << 20, .current_memory_bytes = 256ull << 20,
-		.vcpus = vcpus, .vcpus_max = vcpus, .threads = th, .n_threads = vcpus, .taps = tp,
+		.name = (char *)name,
+		.state = "running",
+		.pid = pid,
+		.memory_bytes = 256ull << 20,
+		.current_memory_bytes = 256ull << 20,
+		.vcpus = vcpus,
+		.vcpus_max = vcpus,
+		.threads = th,
+		.n_threads = vcpus,
+		.taps = tp,
 	};
 	uint32_t slot = 0;
 

@@ -88,10 +88,10 @@ static void test_vm_table(void **state)
 	cli_show_vm_table(out, &r);
 	assert_int_equal(reply_check(&r), 0);
 	t = text();
-	assert_string_equal(t,
-		"NAME     STATE       VCPUS    MEMORY     CPU    WAIT          RX          TX\n"
-		"web-1    running         2   256 MiB   12.3%    0.4%   1.2 MiB/s   3.4 KiB/s\n"
-		"db?[31m  paused          1   1.0 GiB    0.0%    5.0%       0 B/s   8.6 MiB/s\n");
+	assert_string_equal(
+		t, "NAME     STATE       VCPUS    MEMORY     CPU    WAIT          RX          TX\n"
+		   "web-1    running         2   256 MiB   12.3%    0.4%   1.2 MiB/s   3.4 KiB/s\n"
+		   "db?[31m  paused          1   1.0 GiB    0.0%    5.0%       0 B/s   8.6 MiB/s\n");
 	reply_free(&r);
 }
 
@@ -104,7 +104,8 @@ static void test_vm_table_empty_and_long_names(void **state)
 	assert_int_equal(reply_check(&r), 0);
 	assert_string_equal(text(), "no VMs\n");
 	reply_free(&r);
-	adopt(&r, "vm show", "{\"vms\": [{\"name\": \"a-very-long-domain-name-that-goes-on-and-on\","
+	adopt(&r, "vm show",
+	      "{\"vms\": [{\"name\": \"a-very-long-domain-name-that-goes-on-and-on\","
 	      " \"state\": \"running\", \"vcpus\": 1, \"memory_bytes\": 1048576,"
 	      " \"cpu_ns_per_s\": 0, \"wait_ns_per_s\": 0, \"rx_bytes_per_s\": 0,"
 	      " \"tx_bytes_per_s\": 0}]}");
@@ -124,7 +125,7 @@ static void test_vm_detail(void **state)
 	/* the reply to "vm show web-1" holds that one VM */
 	vms = json_object_new_array();
 	json_object_array_add(vms, json_object_get(json_object_array_get_idx(
-		json_object_object_get(all, "vms"), 0)));
+					   json_object_object_get(all, "vms"), 0)));
 	one = json_object_new_object();
 	json_object_object_add(one, "vms", vms);
 	reply_adopt(&r, "vm show", one);
@@ -132,13 +133,18 @@ static void test_vm_detail(void **state)
 	assert_int_equal(reply_check(&r), 0);
 	t = text();
 	assert_non_null(strstr(t, "web-1  11111111-2222-3333-4444-555555555555\n"));
-	assert_non_null(strstr(t, "  state:       running, QEMU pid 4242, tracked for 2m 05s (slot 1)\n"));
+	assert_non_null(
+		strstr(t, "  state:       running, QEMU pid 4242, tracked for 2m 05s (slot 1)\n"));
 	assert_non_null(strstr(t, "  vcpus:       2 (max 4), 2 threads found\n"));
 	assert_non_null(strstr(t, "  memory:      256 MiB (current 128 MiB)\n"));
-	assert_non_null(strstr(t, "  cpu:         12.3% on CPU, 0.4% waiting, 250 switches/s (from bpf)\n"));
-	assert_non_null(strstr(t, "  network:     rx 1.2 MiB/s (850 pkt/s), tx 3.4 KiB/s (12 pkt/s)\n"));
-	assert_non_null(strstr(t, "  0     4243       10.0%    0.3%        125    30.00 s     1.0 ms  bpf\n"));
-	assert_non_null(strstr(t, "  vnet0           52:54:00:aa:bb:01   1.2 MiB/s   3.4 KiB/s      850"));
+	assert_non_null(
+		strstr(t, "  cpu:         12.3% on CPU, 0.4% waiting, 250 switches/s (from bpf)\n"));
+	assert_non_null(
+		strstr(t, "  network:     rx 1.2 MiB/s (850 pkt/s), tx 3.4 KiB/s (12 pkt/s)\n"));
+	assert_non_null(
+		strstr(t, "  0     4243       10.0%    0.3%        125    30.00 s     1.0 ms  bpf\n"));
+	assert_non_null(
+		strstr(t, "  vnet0           52:54:00:aa:bb:01   1.2 MiB/s   3.4 KiB/s      850"));
 	/* no KVM collector, no kvm_exits: not an error */
 	assert_null(strstr(t, "kvm exits"));
 	reply_free(&r);
@@ -162,9 +168,9 @@ static void test_host(void **state)
 	assert_non_null(strstr(t, "vm cpu:       12.3% on CPU, 5.4% waiting"));
 	assert_non_null(strstr(t, "collectors:   cpu proc, net netlink, kvm off\n"));
 	assert_non_null(strstr(t, "              cpu: the BPF CPU collector cannot load: "
-			       "Operation not permitted\n"));
+				  "Operation not permitted\n"));
 	assert_non_null(strstr(t, "collection:   every 100 ms, 64 samples kept; CPU per tick "
-			       "181.0 us last, 177.2 us average, 250.0 us max (42 ticks)\n"));
+				  "181.0 us last, 177.2 us average, 250.0 us max (42 ticks)\n"));
 	assert_non_null(strstr(t, "libvirt:      qemu:///system (NOT connected, 2 reconnects)\n"));
 	reply_free(&r);
 }

@@ -169,8 +169,8 @@ static void call(struct client_run *r, const char *req_text)
 	r->ret = ctl_client_call(r->sock, req, CLIENT_TIMEOUT_S * 1000, &reply, r->err,
 				 sizeof(r->err));
 	if (!r->ret)
-		r->reply_text = strdup(json_object_to_json_string_ext(reply,
-						JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		r->reply_text = strdup(json_object_to_json_string_ext(
+			reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(reply);
 	json_object_put(req);
 }
@@ -279,7 +279,8 @@ static void test_bad_requests_get_error_replies(void **state)
 	assert_int_equal(ctl_register("echo", cmd_echo, NULL), 0);
 	run_client(&r);
 	assert_int_equal(r.n_lines, 2);
-	assert_string_equal(r.line[0], "{\"error\":\"unknown command 'nope' (\\\"commands\\\" lists them)\"}");
+	assert_string_equal(r.line[0],
+			    "{\"error\":\"unknown command 'nope' (\\\"commands\\\" lists them)\"}");
 	assert_non_null(strstr(r.line[1], "{\"error\":\"request is not valid JSON: "));
 
 	/* the rest, directly through the dispatcher */
@@ -287,8 +288,9 @@ static void test_bad_requests_get_error_replies(void **state)
 		struct json_object *req = json_tokener_parse("[1,2]");
 		struct json_object *reply = ctl_dispatch(req);
 
-		assert_string_equal(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN),
-				    "{\"error\":\"request must be a JSON object, like {\\\"cmd\\\": \\\"status\\\"}\"}");
+		assert_string_equal(
+			json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN),
+			"{\"error\":\"request must be a JSON object, like {\\\"cmd\\\": \\\"status\\\"}\"}");
 		json_object_put(reply);
 		json_object_put(req);
 		req = json_tokener_parse("{\"cmd\":\"echo\"}");
@@ -401,8 +403,10 @@ static void test_peer_not_allowed_is_refused(void **state)
 	cs.allowed_uid = 4242;
 	run_client(&r);
 	assert_int_equal(r.n_lines, 1);
-	snprintf(want, sizeof(want), "{\"error\":\"permission denied: tided accepts control "
-		 "requests from uid 4242 only, you are uid %d\"}", (int)getuid());
+	snprintf(want, sizeof(want),
+		 "{\"error\":\"permission denied: tided accepts control "
+		 "requests from uid 4242 only, you are uid %d\"}",
+		 (int)getuid());
 	assert_string_equal(r.line[0], want);
 	assert_true(r.eof);
 	assert_int_equal(cs.n_clients, 0);
@@ -414,7 +418,7 @@ static void client_idle(struct client_run *r)
 
 	if (fd < 0)
 		return;
-	raw_expect_eof(r, fd);	/* send nothing; wait to be dropped */
+	raw_expect_eof(r, fd); /* send nothing; wait to be dropped */
 	close(fd);
 }
 
@@ -509,9 +513,11 @@ static void test_client_library_errors(void **state)
 
 	assert_int_equal(asprintf(&missing, "%s/absent.sock", f->dir) > 0, 1);
 	assert_int_equal(ctl_client_call(missing, req, 1000, &reply, err, sizeof(err)), -ENOENT);
-	assert_int_equal(asprintf(&want, "cannot connect to tided at '%s': No such file or "
+	assert_int_equal(asprintf(&want,
+				  "cannot connect to tided at '%s': No such file or "
 				  "directory (is tided running? -s chooses another socket)",
-				  missing) > 0, 1);
+				  missing) > 0,
+			 1);
 	assert_string_equal(err, want);
 	assert_null(reply);
 	free(want);
@@ -530,8 +536,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_last_request_without_newline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_not_allowed_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_client_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_that_does_not_read_cannot_stall, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_socket_replaced_live_one_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_that_does_not_read_cannot_stall, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stale_socket_replaced_live_one_refused, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_client_library_errors, setup, teardown),
 	};
 

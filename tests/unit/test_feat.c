@@ -75,7 +75,8 @@ static void test_json_shape(void **state)
 	assert_string_equal(json_object_get_string(json_object_object_get(o, "bpf_attach")),
 			    "tp_btf");
 	assert_string_equal(json_object_to_json_string_ext(json_object_object_get(o, "missing"),
-							   JSON_C_TO_STRING_PLAIN), "[\"io_uring\"]");
+							   JSON_C_TO_STRING_PLAIN),
+			    "[\"io_uring\"]");
 	assert_false(feat_essentials_ok(&f));
 	json_object_put(o);
 }

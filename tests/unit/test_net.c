@@ -22,33 +22,47 @@
 #include "nl.h"
 #include "net_abi.h"
 
-#define FAKE_NCPUS	2
-#define FAKE_MAX	16
+#define FAKE_NCPUS 2
+#define FAKE_MAX 16
 
 /* ---- the fake kernel --------------------------------------------------- */
 
 static struct {
 	/* links of the netns: name -> ifindex */
-	struct { char name[IFNAMSIZ]; int ifindex; } links[FAKE_MAX];
+	struct {
+		char name[IFNAMSIZ];
+		int ifindex;
+	} links[FAKE_MAX];
 	/* queued link events, read by tnl_recv_links() */
-	struct { int type; int ifindex; char name[IFNAMSIZ]; } ev[FAKE_MAX];
+	struct {
+		int type;
+		int ifindex;
+		char name[IFNAMSIZ];
+	} ev[FAKE_MAX];
 	int n_ev;
-	int recv_result;		/* returned once by the next tnl_recv_links() */
+	int recv_result; /* returned once by the next tnl_recv_links() */
 	/* counter map */
-	struct { bool used; __u32 key; struct net_counters c[FAKE_NCPUS]; } map[FAKE_MAX];
+	struct {
+		bool used;
+		__u32 key;
+		struct net_counters c[FAKE_NCPUS];
+	} map[FAKE_MAX];
 	/* tcx: live links */
-	struct fake_link { int ifindex; int prog; } *tcx[FAKE_MAX];
-	int tcx_attach_err;		/* next bpf_program__attach_tcx() fails with it */
+	struct fake_link {
+		int ifindex;
+		int prog;
+	} * tcx[FAKE_MAX];
+	int tcx_attach_err; /* next bpf_program__attach_tcx() fails with it */
 	bool has_tcx;
 	/* tc */
-	bool clsact[64];		/* by ifindex */
+	bool clsact[64]; /* by ifindex */
 	bool clsact_ours_created[64];
-	int filters[64][2];		/* our filters by ifindex and direction */
+	int filters[64][2]; /* our filters by ifindex and direction */
 	int foreign_filters[64];
-	int stale_prog_named;		/* 1: a filter at our handle/prio runs our program; 2: a foreign one */
+	int stale_prog_named; /* 1: a filter at our handle/prio runs our program; 2: a foreign one */
 	int hook_destroyed;
 	int tc_replaced;
-	__u32 queried_prog_id;		/* 77: the ingress filter, 78: egress */
+	__u32 queried_prog_id; /* 77: the ingress filter, 78: egress */
 	/* skeleton */
 	struct bpf_program *progs[4];
 	const char *prog_names[4];
@@ -162,7 +176,7 @@ static void count_packets(int ifindex, uint64_t rx_packets, uint64_t tx_packets)
 
 static struct tnl *fake_sock(void)
 {
-	return malloc(1);	/* a distinct pointer, checked for leaks by ASan */
+	return malloc(1); /* a distinct pointer, checked for leaks by ASan */
 }
 
 int __wrap_tnl_open(struct tnl **out)
@@ -194,7 +208,7 @@ int __wrap_tnl_recv_links(struct tnl *nl, tnl_link_fn fn, void *arg)
 	fk.n_ev = 0;
 	fk.recv_result = 0;
 	if (err)
-		return err;	/* overrun: the queued events are lost */
+		return err; /* overrun: the queued events are lost */
 	for (int i = 0; i < n; i++) {
 		struct tnl_link l = { .ifindex = fk.ev[i].ifindex };
 
@@ -242,7 +256,7 @@ char *__wrap_if_indextoname(unsigned int ifindex, char *name)
 
 unsigned int __wrap_if_nametoindex(const char *name)
 {
-	return 1;	/* "lo" */
+	return 1; /* "lo" */
 }
 
 /* ---- wraps: libbpf --------------------------------------------------- */
@@ -262,12 +276,14 @@ int __wrap_bpf_prog_query_opts(int target, enum bpf_attach_type type, struct bpf
 	return fk.has_tcx ? 0 : -EINVAL;
 }
 
-int __wrap_bpf_object__open_skeleton(struct bpf_object_skeleton *s, const struct bpf_object_open_opts *opts)
+int __wrap_bpf_object__open_skeleton(struct bpf_object_skeleton *s,
+				     const struct bpf_object_open_opts *opts)
 {
 	for (int i = 0; i < s->map_cnt; i++) {
 		struct bpf_map_skeleton *m = (void *)((char *)s->maps + i * s->map_skel_sz);
 
-		*m->map = (struct bpf_map *)(strstr(m->name, "rodata") ? &fake_rodata_map : &fake_counters_map);
+		*m->map = (struct bpf_map *)(strstr(m->name, "rodata") ? &fake_rodata_map :
+									 &fake_counters_map);
 		if (m->mmaped)
 			*m->mmaped = calloc(1, 1 << 20);	/* room for net_fast in .bss */
 		if (m->mmaped && strstr(m->name, "bss"))
@@ -389,7 +405,7 @@ struct bpf_link *__wrap_bpf_program__attach_tcx(const struct bpf_program *prog, 
 		fk.tcx_attach_err = 0;
 		return NULL;
 	}
-	assert_true(opts && (opts->flags & (1U << 3)));	/* BPF_F_BEFORE: first in the chain */
+	assert_true(opts && (opts->flags & (1U << 3))); /* BPF_F_BEFORE: first in the chain */
 	for (int i = 0; i < FAKE_MAX; i++)
 		if (!fk.tcx[i]) {
 			l = calloc(1, sizeof(*l));
@@ -429,7 +445,7 @@ int __wrap_bpf_tc_hook_create(struct bpf_tc_hook *hook)
 
 int __wrap_bpf_tc_hook_destroy(struct bpf_tc_hook *hook)
 {
-	assert_int_equal(hook->attach_point, BPF_TC_INGRESS | BPF_TC_EGRESS);	/* never a flush */
+	assert_int_equal(hook->attach_point, BPF_TC_INGRESS | BPF_TC_EGRESS); /* never a flush */
 	fk.clsact[hook->ifindex] = false;
 	fk.hook_destroyed++;
 	return 0;
@@ -478,7 +494,8 @@ int __wrap_bpf_prog_get_info_by_fd(int prog_fd, struct bpf_prog_info *info, __u3
 	/* the stale filter runs "our" program (by name) or a foreign one */
 	snprintf((char *)info->name, sizeof(info->name), "%s",
 		 fk.stale_prog_named != 1 ? "foreign" :
-		 fk.queried_prog_id == 77 ? "net_ingress" : "net_egress");
+		 fk.queried_prog_id == 77 ? "net_ingress" :
+					    "net_egress");
 	return 0;
 }
 
@@ -569,8 +586,8 @@ static void test_watch_arguments(void **state)
 	assert_int_equal(net_watch(ctx, "a-name-longer-than-15", 1), -EINVAL);
 	assert_int_equal(net_watch(ctx, "vnet0", 1), 0);
 	assert_int_equal(net_watch(ctx, "vnet0", 2), -EEXIST);
-	assert_int_equal(net_read(ctx, "vnet0", &st), -ENODEV);	/* not seen yet */
-	assert_int_equal(net_read(ctx, "vnet9", &st), -ENOENT);	/* not watched */
+	assert_int_equal(net_read(ctx, "vnet0", &st), -ENODEV); /* not seen yet */
+	assert_int_equal(net_read(ctx, "vnet9", &st), -ENOENT); /* not watched */
 	assert_int_equal(net_unwatch(ctx, "vnet9"), -ENOENT);
 	assert_int_equal(net_unwatch(ctx, "vnet0"), 0);
 	net_fini(ctx);
@@ -648,7 +665,7 @@ static void test_unrelated_links_untouched(void **state)
 	link_goes("eth0", 2);
 	assert_int_equal(net_process_events(ctx), 0);
 	assert_int_equal(tcx_total(), 0);
-	assert_int_equal(cb.calls, 2);	/* the callback still hears about them */
+	assert_int_equal(cb.calls, 2); /* the callback still hears about them */
 	net_fini(ctx);
 }
 
@@ -712,7 +729,7 @@ static void test_attach_failure_reported_and_retried(void **state)
 	fk.tcx_attach_err = -EPERM;
 	assert_int_equal(net_process_events(ctx), -EPERM);
 	assert_int_equal(net_read(ctx, "vnet0", &st), -EPERM);
-	assert_int_equal(map_find(7), -1);	/* no half-attached state */
+	assert_int_equal(map_find(7), -1); /* no half-attached state */
 	assert_int_equal(tcx_total(), 0);
 	/* the next event about it retries */
 	queue_event(RTM_NEWLINK, 7, "vnet0");
@@ -729,7 +746,7 @@ static void test_watch_fails_when_attach_fails(void **state)
 	link_add("vnet0", 7);
 	fk.tcx_attach_err = -E2BIG;
 	assert_int_equal(net_watch(ctx, "vnet0", 1), -E2BIG);
-	assert_int_equal(net_read(ctx, "vnet0", &st), -ENOENT);	/* not kept */
+	assert_int_equal(net_read(ctx, "vnet0", &st), -ENOENT); /* not kept */
 	assert_int_equal(tcx_total(), 0);
 	net_fini(ctx);
 }
@@ -739,7 +756,7 @@ static void test_tc_keeps_a_foreign_qdisc(void **state)
 	struct net_ctx *ctx = open_ctx(NET_ATTACH_TC);
 
 	link_add("vnet0", 7);
-	fk.clsact[7] = true;		/* someone else's, with a filter */
+	fk.clsact[7] = true; /* someone else's, with a filter */
 	fk.foreign_filters[7] = 1;
 	assert_int_equal(net_watch(ctx, "vnet0", 1), 0);
 	assert_int_equal(fk.filters[7][0] + fk.filters[7][1], 2);
@@ -763,10 +780,11 @@ static void test_tc_removes_its_own_empty_qdisc(void **state)
 	/* someone adds a filter to the qdisc we created on vnet1 */
 	fk.foreign_filters[8] = 1;
 	net_fini(ctx);
-	assert_false(fk.clsact[7]);	/* ours and empty: removed */
-	assert_true(fk.clsact[8]);	/* ours but in use: left */
+	assert_false(fk.clsact[7]); /* ours and empty: removed */
+	assert_true(fk.clsact[8]);  /* ours but in use: left */
 	assert_int_equal(fk.hook_destroyed, 1);
-	assert_int_equal(fk.filters[7][0] + fk.filters[7][1] + fk.filters[8][0] + fk.filters[8][1], 0);
+	assert_int_equal(fk.filters[7][0] + fk.filters[7][1] + fk.filters[8][0] + fk.filters[8][1],
+			 0);
 }
 
 static void test_tc_link_gone_touches_nothing(void **state)
@@ -788,7 +806,7 @@ static void test_tc_stale_filter_of_ours_replaced(void **state)
 
 	link_add("vnet0", 7);
 	fk.clsact[7] = true;
-	fk.stale_prog_named = 1;	/* left by a tided that crashed */
+	fk.stale_prog_named = 1; /* left by a tided that crashed */
 	assert_int_equal(net_watch(ctx, "vnet0", 1), 0);
 	assert_int_equal(fk.tc_replaced, 2);
 	net_fini(ctx);
@@ -797,7 +815,7 @@ static void test_tc_stale_filter_of_ours_replaced(void **state)
 	ctx = open_ctx(NET_ATTACH_TC);
 	link_add("vnet0", 7);
 	fk.clsact[7] = true;
-	fk.stale_prog_named = 2;	/* someone else's filter at our handle/priority */
+	fk.stale_prog_named = 2; /* someone else's filter at our handle/priority */
 	assert_int_equal(net_watch(ctx, "vnet0", 1), -EEXIST);
 	assert_int_equal(fk.tc_replaced, 0);
 	assert_true(fk.clsact[7]);
@@ -856,7 +874,7 @@ static void test_force_netlink(void **state)
 	assert_int_equal(net_watch(ctx, "vnet0", 4), 0);
 	assert_int_equal(tcx_total(), 0);
 	assert_int_equal(net_read(ctx, "vnet0", &st), 0);
-	assert_int_equal(st.c.rx_packets, 1007);	/* from the (fake) link stats */
+	assert_int_equal(st.c.rx_packets, 1007); /* from the (fake) link stats */
 	assert_int_equal(st.vm_slot, 4);
 	assert_int_equal(st.flags, NET_STATS_DROPS);
 	net_fini(ctx);

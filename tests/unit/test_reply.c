@@ -37,7 +37,8 @@ static void test_members_present(void **state)
 	struct reply r;
 	char buf[64];
 
-	adopt(&r, "host show", "{\"cpus\": 2, \"load_ratio\": 0.5, \"ticks\": 3.0,"
+	adopt(&r, "host show",
+	      "{\"cpus\": 2, \"load_ratio\": 0.5, \"ticks\": 3.0,"
 	      " \"degraded\": true, \"hostname\": \"h\\u001b1\", \"libvirt\": {\"uri\": null},"
 	      " \"vms\": [1, 2]}");
 	assert_int_equal(reply_int(&r, r.obj, "cpus"), 2);
@@ -49,8 +50,8 @@ static void test_members_present(void **state)
 	/* made safe for the terminal */
 	assert_string_equal(reply_str(&r, r.obj, "hostname", buf, sizeof(buf)), "h?1");
 	/* null: tided had no name to give */
-	assert_string_equal(reply_str(&r, reply_object(&r, r.obj, "libvirt"), "uri", buf,
-				      sizeof(buf)), "-");
+	assert_string_equal(reply_str(&r, reply_object(&r, r.obj, "libvirt"), "uri", buf, sizeof(buf)),
+			    "-");
 	assert_int_equal(reply_len(reply_array(&r, r.obj, "vms")), 2);
 	/* members tided may leave out */
 	assert_null(reply_opt(r.obj, "kvm_exits"));
@@ -77,7 +78,8 @@ static void test_missing_member_is_an_error(void **state)
 	assert_int_equal(reply_int(&r, NULL, "ticks"), 0);
 	assert_int_equal(reply_len(reply_array(&r, r.obj, "vms")), 0);
 	assert_int_equal(reply_check(&r), -EPROTO);
-	assert_string_equal(err_text(), "Error: tided's reply to 'host show' has no 'load_ratio' "
+	assert_string_equal(err_text(),
+			    "Error: tided's reply to 'host show' has no 'load_ratio' "
 			    "(tided and tidectl of different versions? see 'tidectl version')\n");
 	assert_string_equal(out_text(), "");
 	reply_free(&r);
@@ -92,7 +94,7 @@ static void test_wrong_type_is_an_error(void **state)
 	assert_null(reply_array(&r, r.obj, "vms"));
 	assert_int_equal(reply_check(&r), -EPROTO);
 	assert_string_equal(err_text(), "Error: tided's reply to 'vm show' has 'vms' as an "
-			    "object, not an array\n");
+					"object, not an array\n");
 	reply_free(&r);
 
 	adopt(&r, "status", "{\"pid\": \"42\", \"version\": 7, \"uptime_s\": null}");
@@ -119,7 +121,8 @@ static void test_missing_member_in_json_mode(void **state)
 	assert_null(reply_array(&r, r.obj, "vms"));
 	assert_int_equal(reply_check(&r), -EPROTO);
 	/* bpftool's way: stdout stays JSON, one document */
-	assert_string_equal(out_text(), "{\"error\":\"tided's reply to 'vm show' has no 'vms' "
+	assert_string_equal(out_text(),
+			    "{\"error\":\"tided's reply to 'vm show' has no 'vms' "
 			    "(tided and tidectl of different versions? see 'tidectl version')\"}\n");
 	assert_string_equal(err_text(), "");
 	reply_free(&r);

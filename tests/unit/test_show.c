@@ -19,7 +19,9 @@
 #define UUID2 "11111111-2222-3333-4444-666666666666"
 
 static const struct sources sources = {
-	.cpu_mode = "tp_btf", .net_mode = "tcx", .kvm_mode = "off",
+	.cpu_mode = "tp_btf",
+	.net_mode = "tcx",
+	.kvm_mode = "off",
 	.kvm_note = "the kernel has no kvm:kvm_exit tracepoint (no KVM)",
 };
 
@@ -37,9 +39,9 @@ static int setup(void **state)
 	fake_thread(102)->on_cpu_ns = 250000000;
 	fake_thread(102)->wait_ns = 100000000;
 	fake_thread(101)->switches = 40;
-	fake_tap("tap-a0")->c.rx_bytes = 1000;	/* host receives: the VM sent */
+	fake_tap("tap-a0")->c.rx_bytes = 1000; /* host receives: the VM sent */
 	fake_tap("tap-a0")->c.rx_packets = 10;
-	fake_tap("tap-a0")->c.tx_bytes = 8000;	/* host sends: the VM received */
+	fake_tap("tap-a0")->c.tx_bytes = 8000; /* host sends: the VM received */
 	fake_tap("tap-a0")->c.tx_packets = 20;
 	fake_tap("tap-a0")->c.tx_dropped = 2;
 	fake.host.cpu_busy_ticks += 50;
@@ -73,8 +75,8 @@ static struct json_object *get(struct json_object *o, const char *key, json_type
 	if (!json_object_object_get_ex(o, key, &v))
 		fail_msg("member '%s' missing", key);
 	if (!json_object_is_type(v, type))
-		fail_msg("member '%s' is a %s, not a %s", key, json_type_to_name(json_object_get_type(v)),
-			 json_type_to_name(type));
+		fail_msg("member '%s' is a %s, not a %s", key,
+			 json_type_to_name(json_object_get_type(v)), json_type_to_name(type));
 	return v;
 }
 
@@ -96,14 +98,17 @@ static const char *gets(struct json_object *o, const char *key)
 static void test_vm_show_shape(void **state)
 {
 	static const char *const ints[] = {
-		"slot", "pid", "vcpus", "vcpus_max", "memory_bytes", "current_memory_bytes",
-		"tracked_ns", "interval_ns", "cpu_ns", "wait_ns", "switches", "rx_bytes",
-		"rx_packets", "rx_drops", "tx_bytes", "tx_packets", "tx_drops",
+		"slot",	      "pid",	      "vcpus",
+		"vcpus_max",  "memory_bytes", "current_memory_bytes",
+		"tracked_ns", "interval_ns",  "cpu_ns",
+		"wait_ns",    "switches",     "rx_bytes",
+		"rx_packets", "rx_drops",     "tx_bytes",
+		"tx_packets", "tx_drops",
 	};
 	static const char *const rates[] = {
-		"cpu_ns_per_s", "wait_ns_per_s", "switches_per_s", "rx_bytes_per_s",
-		"rx_packets_per_s", "rx_drops_per_s", "tx_bytes_per_s", "tx_packets_per_s",
-		"tx_drops_per_s",
+		"cpu_ns_per_s",	  "wait_ns_per_s",    "switches_per_s",
+		"rx_bytes_per_s", "rx_packets_per_s", "rx_drops_per_s",
+		"tx_bytes_per_s", "tx_packets_per_s", "tx_drops_per_s",
 	};
 	struct json_object *r = call("{\"cmd\": \"vm show\"}"), *vms, *a, *t, *i0;
 
@@ -188,7 +193,8 @@ static void test_vm_show_errors(void **state)
 		{ "{\"cmd\": \"vm show\", \"window_ms\": \"x\"}", "'window_ms' must be an integer" },
 		{ "{\"cmd\": \"vm show\", \"window_ms\": -1}",
 		  "'window_ms' must be between 0 and 3600000" },
-		{ "{\"cmd\": \"vm show\", \"history\": 99999}", "'history' must be between 0 and 4096" },
+		{ "{\"cmd\": \"vm show\", \"history\": 99999}",
+		  "'history' must be between 0 and 4096" },
 		{ "{\"cmd\": \"host show\", \"window_ms\": true}", "'window_ms' must be an integer" },
 	};
 
@@ -228,10 +234,10 @@ static void test_vm_show_window_and_history(void **state)
 	assert_int_equal(geti(json_object_array_get_idx(h, 0), "cpu_ns"), 1250000000);
 	assert_int_equal(geti(json_object_array_get_idx(h, 1), "cpu_ns"), 750000000);
 	assert_true(geti(json_object_array_get_idx(h, 0), "t_ns") -
-		    geti(json_object_array_get_idx(h, 1), "t_ns") == 500000000);
+			    geti(json_object_array_get_idx(h, 1), "t_ns") ==
+		    500000000);
 	assert_int_equal(geti(json_object_array_get_idx(h, 0), "rx_bytes"), 8000);
-	assert_false(json_object_object_get_ex(json_object_array_get_idx(h, 0), "cpu_ns_per_s",
-					       NULL));
+	assert_false(json_object_object_get_ex(json_object_array_get_idx(h, 0), "cpu_ns_per_s", NULL));
 	json_object_put(r);
 }
 

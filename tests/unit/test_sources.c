@@ -49,7 +49,8 @@ static int setup(void **state)
 		 "cpu0 50 0 50 350 50 0 0 0 0 0\n"
 		 "cpu1 50 0 50 350 50 0 0 0 0 0\n"
 		 "intr 12345 1 2 3\n");
-	write_at(proc, "meminfo", "MemTotal:       1024 kB\nMemFree:         512 kB\n"
+	write_at(proc, "meminfo",
+		 "MemTotal:       1024 kB\nMemFree:         512 kB\n"
 		 "MemAvailable:    768 kB\n");
 	write_at(proc, "4242/task/4243/schedstat", "5000000000 1000000 300\n");
 	write_at(proc, "4243/schedstat", "5000000000 1000000 300\n");

@@ -21,12 +21,11 @@
 #include "log.h"
 
 #define NS FAKE_NS
-#define T0 (500 * NS)		/* fake_collect_init()'s clock */
+#define T0 (500 * NS) /* fake_collect_init()'s clock */
 
 static int start_with(uint32_t ring, uint32_t max_vms, uint32_t host_cpus, bool kvm)
 {
-	struct collect_opts o = { .ring_samples = ring, .max_vms = max_vms,
-				  .host_cpus = host_cpus };
+	struct collect_opts o = { .ring_samples = ring, .max_vms = max_vms, .host_cpus = host_cpus };
 
 	return fake_collect_init(NULL, o, kvm);
 }
@@ -49,8 +48,7 @@ static int teardown(void **state)
 }
 
 /* a VM with n vCPU threads (tids base+1..) and a tap if named */
-static uint32_t add_vm(const char *name, const char *uuid, pid_t base, uint32_t n,
-		       const char *tap)
+static uint32_t add_vm(const char *name, const char *uuid, pid_t base, uint32_t n, const char *tap)
 {
 	const char *const taps[] = { tap, NULL };
 	uint32_t slot = fake_vm(name, uuid, base, n, taps);
@@ -72,8 +70,7 @@ static void tick_at(double seconds)
 #define UUID2 "11111111-2222-3333-4444-666666666666"
 
 /* a VM series' rate over window_ms; its interval in *interval_ns if given */
-static double rate(const struct store_vm *vm, enum series s, uint32_t window_ms,
-		   uint64_t *interval_ns)
+static double rate(const struct store_vm *vm, enum series s, uint32_t window_ms, uint64_t *interval_ns)
 {
 	struct store_rate r;
 
@@ -109,7 +106,7 @@ static void test_rates_use_the_measured_interval(void **state)
 
 	assert_non_null(vm);
 	/* BPF counters count from tracking: the first reading is all new */
-	fake_thread(101)->on_cpu_ns = 100000000;		/* 0.1 s */
+	fake_thread(101)->on_cpu_ns = 100000000; /* 0.1 s */
 	tick_at(1.0);
 	assert_true(fabs(rate(vm, SERIES_CPU_NS, 0, &iv) - 1e8) < 1);
 	assert_int_equal(iv, NS);
@@ -148,7 +145,7 @@ static void test_rate_windows(void **state)
 	/* 0.1 s ticks, 10 ms of CPU in each; then 50 ms in the last one */
 	for (int i = 1; i <= 6; i++) {
 		fake_thread(101)->on_cpu_ns += i == 6 ? 50000000 : 10000000;
-		fake_tap("vnet0")->c.rx_bytes += 1000;	/* host receives: the VM sent */
+		fake_tap("vnet0")->c.rx_bytes += 1000; /* host receives: the VM sent */
 		tick_at(0.1 * i);
 	}
 	/* window 0: the last interval */
@@ -305,7 +302,7 @@ static void test_update_keeps_vm_counters_monotonic(void **state)
 	tick_at(1);
 	/* a second vCPU thread shows up (found late), the tap went away */
 	snprintf(d.uuid, sizeof(d.uuid), "%s", UUID1);
-	fake_thread(105)->on_cpu_ns = 2 * NS;	/* BPF: since its tracking */
+	fake_thread(105)->on_cpu_ns = 2 * NS; /* BPF: since its tracking */
 	assert_int_equal(collect_vm_update(slot, &d), 0);
 	assert_int_equal(fake.tracked_threads, 2);
 	assert_int_equal(fake.tracked_taps, 0);
@@ -496,7 +493,7 @@ static void on_tick_a(void *arg)
 static void on_tick_b(void *arg)
 {
 	calls_b++;
-	store_unsubscribe(on_tick_b, arg);	/* once only */
+	store_unsubscribe(on_tick_b, arg); /* once only */
 }
 
 static void test_subscribers_run_after_each_tick(void **state)
@@ -552,14 +549,12 @@ static void test_slots_duplicates_and_capacity(void **state)
 	assert_int_equal(collect_vm_add(&d, &slot), -EINVAL);
 	assert_int_equal(collect_vm_remove(a), 0);
 	c = add_vm("vm3", "11111111-2222-3333-4444-777777777777", 300, 1, NULL);
-	assert_int_equal(c, a);	/* only one free: reused */
+	assert_int_equal(c, a); /* only one free: reused */
 	assert_int_equal(store_vm_count(), 2);
 	/* lookups: by name, by uuid in any case */
 	assert_ptr_equal(store_vm_find("vm2"), store_vm_by_slot(b));
-	assert_ptr_equal(store_vm_find("11111111-2222-3333-4444-666666666666"),
-			 store_vm_by_slot(b));
-	assert_ptr_equal(store_vm_find("11111111-2222-3333-4444-777777777777"),
-			 store_vm_by_slot(c));
+	assert_ptr_equal(store_vm_find("11111111-2222-3333-4444-666666666666"), store_vm_by_slot(b));
+	assert_ptr_equal(store_vm_find("11111111-2222-3333-4444-777777777777"), store_vm_by_slot(c));
 	assert_int_equal(store_vm_slot(store_vm_find("vm3")), c);
 	assert_null(store_vm_find("nope"));
 	assert_null(store_vm_by_slot(0));

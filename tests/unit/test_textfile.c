@@ -17,7 +17,10 @@
 #include "textfile.h"
 
 static const struct sources sources = {
-	.cpu_mode = "raw_tp", .net_mode = "netlink", .kvm_mode = "off", .degraded = true,
+	.cpu_mode = "raw_tp",
+	.net_mode = "netlink",
+	.kvm_mode = "off",
+	.degraded = true,
 };
 
 static const char *const names[] = {
@@ -26,8 +29,11 @@ static const char *const names[] = {
 	"back\\slash",
 	"with space",
 	"new\nline",
-	"\xc3\xbcn\xc3\xaf" "c\xc3\xb8" "d\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac",	/* ünïcødé-日本 */
-	"bad\xff\xfe" "bytes",
+	"\xc3\xbcn\xc3\xaf"
+	"c\xc3\xb8"
+	"d\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac", /* ünïcødé-日本 */
+	"bad\xff\xfe"
+	"bytes",
 };
 
 static char *dir;
@@ -48,10 +54,10 @@ static int setup(void **state)
 		if (!fake_vm(names[i], uuid, (pid_t)(100 * (i + 1)), 2, taps))
 			return -1;
 	}
-	fake_thread(101)->on_cpu_ns = 1500000000;	/* 1.5 s */
+	fake_thread(101)->on_cpu_ns = 1500000000; /* 1.5 s */
 	fake_thread(102)->wait_ns = 250000000;
-	fake_tap("tap0")->c.rx_bytes = 1000;		/* the VM sent */
-	fake_tap("tap0")->c.tx_bytes = 7000;		/* the VM received */
+	fake_tap("tap0")->c.rx_bytes = 1000; /* the VM sent */
+	fake_tap("tap0")->c.tx_bytes = 7000; /* the VM received */
 	fake_tap("tap0")->c.tx_dropped = 3;
 	fake_tap("tap1")->has_drops = false;
 	fake.host.cpu_busy_ticks += 10;
@@ -94,14 +100,25 @@ static int count(const char *text, const char *needle)
 static void test_escaping_and_families(void **state)
 {
 	static const char *const families[] = {
-		"tide_build_info", "tide_last_collection_timestamp_seconds",
-		"tide_collection_duration_seconds", "tide_host_load_ratio", "tide_host_cpus",
-		"tide_host_memory_bytes", "tide_host_memory_available_bytes",
-		"tide_vm_cpu_seconds_total", "tide_vm_cpu_wait_seconds_total",
-		"tide_vm_network_receive_bytes_total", "tide_vm_network_transmit_bytes_total",
-		"tide_vm_network_receive_packets_total", "tide_vm_network_transmit_packets_total",
-		"tide_vm_network_receive_drops_total", "tide_vm_network_transmit_drops_total",
-		"tide_vm_memory_bytes", "tide_vm_vcpus", "tide_degraded", "tide_collector_info",
+		"tide_build_info",
+		"tide_last_collection_timestamp_seconds",
+		"tide_collection_duration_seconds",
+		"tide_host_load_ratio",
+		"tide_host_cpus",
+		"tide_host_memory_bytes",
+		"tide_host_memory_available_bytes",
+		"tide_vm_cpu_seconds_total",
+		"tide_vm_cpu_wait_seconds_total",
+		"tide_vm_network_receive_bytes_total",
+		"tide_vm_network_transmit_bytes_total",
+		"tide_vm_network_receive_packets_total",
+		"tide_vm_network_transmit_packets_total",
+		"tide_vm_network_receive_drops_total",
+		"tide_vm_network_transmit_drops_total",
+		"tide_vm_memory_bytes",
+		"tide_vm_vcpus",
+		"tide_degraded",
+		"tide_collector_info",
 	};
 	char *text = build(), needle[160];
 
@@ -118,24 +135,30 @@ static void test_escaping_and_families(void **state)
 	assert_non_null(strstr(text, "domain=\"back\\\\slash\""));
 	assert_non_null(strstr(text, "domain=\"with space\""));
 	assert_non_null(strstr(text, "domain=\"new\\nline\""));
-	assert_non_null(strstr(text, "domain=\"\xc3\xbcn\xc3\xaf" "c\xc3\xb8" "d\xc3\xa9-\xe6\x97\xa5"));
-	assert_non_null(strstr(text, "domain=\"bad\xef\xbf\xbd\xef\xbf\xbd" "bytes\""));
+	assert_non_null(strstr(text, "domain=\"\xc3\xbcn\xc3\xaf"
+				     "c\xc3\xb8"
+				     "d\xc3\xa9-\xe6\x97\xa5"));
+	assert_non_null(strstr(text, "domain=\"bad\xef\xbf\xbd\xef\xbf\xbd"
+				     "bytes\""));
 	assert_null(strchr(text, '\xff'));
 	/* base units, labels of the libvirt exporters, the VM's point of view */
 	assert_non_null(strstr(text, "tide_vm_cpu_seconds_total{domain=\"plain\",uuid=\""
-			       "11111111-2222-3333-4444-000000000000\",vcpu=\"0\"} 1.5\n"));
+				     "11111111-2222-3333-4444-000000000000\",vcpu=\"0\"} 1.5\n"));
 	assert_non_null(strstr(text, "tide_vm_cpu_wait_seconds_total{domain=\"plain\",uuid=\""
-			       "11111111-2222-3333-4444-000000000000\",vcpu=\"1\"} 0.25\n"));
-	assert_non_null(strstr(text, "tide_vm_network_receive_bytes_total{domain=\"plain\",uuid=\""
-			       "11111111-2222-3333-4444-000000000000\",target_device=\"tap0\"} 7000\n"));
-	assert_non_null(strstr(text, "tide_vm_network_transmit_bytes_total{domain=\"plain\",uuid=\""
-			       "11111111-2222-3333-4444-000000000000\",target_device=\"tap0\"} 1000\n"));
-	assert_non_null(strstr(text, "tide_vm_network_receive_drops_total{domain=\"plain\",uuid=\""
-			       "11111111-2222-3333-4444-000000000000\",target_device=\"tap0\"} 3\n"));
+				     "11111111-2222-3333-4444-000000000000\",vcpu=\"1\"} 0.25\n"));
+	assert_non_null(
+		strstr(text, "tide_vm_network_receive_bytes_total{domain=\"plain\",uuid=\""
+			     "11111111-2222-3333-4444-000000000000\",target_device=\"tap0\"} 7000\n"));
+	assert_non_null(
+		strstr(text, "tide_vm_network_transmit_bytes_total{domain=\"plain\",uuid=\""
+			     "11111111-2222-3333-4444-000000000000\",target_device=\"tap0\"} 1000\n"));
+	assert_non_null(
+		strstr(text, "tide_vm_network_receive_drops_total{domain=\"plain\",uuid=\""
+			     "11111111-2222-3333-4444-000000000000\",target_device=\"tap0\"} 3\n"));
 	/* a source that does not count drops says nothing about them */
 	assert_null(strstr(text, "drops_total{domain=\"quote"));
 	assert_non_null(strstr(text, "tide_vm_memory_bytes{domain=\"plain\",uuid=\""
-			       "11111111-2222-3333-4444-000000000000\"} 268435456\n"));
+				     "11111111-2222-3333-4444-000000000000\"} 268435456\n"));
 	assert_non_null(strstr(text, "tide_host_cpus 4\n"));
 	assert_non_null(strstr(text, "tide_host_load_ratio 0.375\n"));
 	assert_non_null(strstr(text, "tide_host_cpu_busy_ratio 0.25\n"));
@@ -183,7 +206,7 @@ static void test_written_file_passes_promtool(void **state)
 
 	if (system("command -v promtool >/dev/null 2>&1") != 0) {
 		fprintf(stderr, "\n*** SKIPPING the promtool check: promtool is not installed "
-			"(Debian package 'prometheus'; `make deps` installs it) ***\n\n");
+				"(Debian package 'prometheus'; `make deps` installs it) ***\n\n");
 		skip();
 	}
 	rc = promtool_check(path, out, sizeof(out));

@@ -33,7 +33,7 @@ static struct {
 	atomic_bool stop;
 	struct {
 		const char *cmd;
-		char *reply;	/* owned */
+		char *reply; /* owned */
 	} canned[MAX_CANNED];
 	int n_canned;
 	atomic_int served;
@@ -97,8 +97,8 @@ static void can(const char *cmd, const char *text, const char *drop)
 	if (drop)
 		json_object_object_del(o, drop);
 	fake.canned[fake.n_canned].cmd = cmd;
-	fake.canned[fake.n_canned].reply = strdup(json_object_to_json_string_ext(o,
-							JSON_C_TO_STRING_PLAIN));
+	fake.canned[fake.n_canned].reply = strdup(
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	fake.n_canned++;
 	json_object_put(o);
 }
@@ -150,13 +150,13 @@ static int run(int argc, char **argv)
 	return cmd_select(cmds, argc - first, argv + first, do_help) ? 1 : 0;
 }
 
-#define RUN(...)							\
-	({								\
-		char *_argv[] = { "tidectl", __VA_ARGS__, NULL };	\
-		run((int)ARRAY_SIZE(_argv) - 1, _argv);			\
+#define RUN(...)                                                  \
+	({                                                        \
+		char *_argv[] = { "tidectl", __VA_ARGS__, NULL }; \
+		run((int)ARRAY_SIZE(_argv) - 1, _argv);           \
 	})
 
-#define MISSING(cmd, key)						\
+#define MISSING(cmd, key)                                                    \
 	"tided's reply to '" cmd "' has no '" key "' (tided and tidectl of " \
 	"different versions? see 'tidectl version')"
 
@@ -263,7 +263,7 @@ static void test_bad_sort_for_any_command(void **state)
 {
 	assert_int_equal(RUN("--sort", "disk", "status"), 1);
 	assert_string_equal(err_text(), "Error: option '--sort' needs one of cpu, wait, net, "
-			    "got 'disk'\n");
+					"got 'disk'\n");
 	assert_int_equal(atomic_load(&fake.served), 0);
 }
 
@@ -272,7 +272,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_whole_replies_print, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_member_plain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_member_status_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_member_status_and_version, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_missing_member_nested, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_member_json_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_mode_prints_replies_as_they_are, setup,

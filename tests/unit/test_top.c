@@ -61,9 +61,9 @@ static void test_top_sorts(void **state)
 	adopt(&h, "host show", host_reply);
 	top_frame(out, &h, &vms, TOP_SORT_CPU, 0, false);
 	t = text();
-	assert_null(strchr(t, '\033'));		/* no escape codes: not a terminal */
+	assert_null(strchr(t, '\033')); /* no escape codes: not a terminal */
 	assert_non_null(strstr(t, "tide top - h1: 2 CPUs, load 6.2%, host CPU 25.0%, "
-			       "23.0 GiB of 24.0 GiB memory free, 2 VMs  DEGRADED\n"));
+				  "23.0 GiB of 24.0 GiB memory free, 2 VMs  DEGRADED\n"));
 	assert_non_null(strstr(t, "sorted by cpu"));
 	web = strstr(t, "\nweb-1");
 	db = strstr(t, "\ndb?[31m");
@@ -114,7 +114,8 @@ static void test_frame_reports_a_missing_member(void **state)
 	assert_int_equal(reply_check(&h), 0);
 	assert_int_equal(reply_check(&vms), -EPROTO);
 	fflush(cli.err);
-	assert_string_equal(err_buf, "Error: tided's reply to 'vm show' has no 'cpu_ns_per_s' "
+	assert_string_equal(err_buf,
+			    "Error: tided's reply to 'vm show' has no 'cpu_ns_per_s' "
 			    "(tided and tidectl of different versions? see 'tidectl version')\n");
 	reply_free(&vms);
 	reply_free(&h);
@@ -129,7 +130,7 @@ static void test_sort_option(void **state)
 	assert_int_equal(top_parse_opts(), -EINVAL);
 	fflush(cli.err);
 	assert_string_equal(err_buf, "Error: option '--sort' needs one of cpu, wait, net, "
-			    "got 'disk'\n");
+				     "got 'disk'\n");
 }
 
 int main(void)

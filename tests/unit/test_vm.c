@@ -10,8 +10,13 @@ static void test_vm_desc_copy_is_deep(void **state)
 {
 	struct vm_thread th[1] = { { .tid = 7, .vcpu = 0 } };
 	struct vm_tap tp[1] = { { .ifname = "vnet3", .mac = "52:54:00:00:00:03" } };
-	struct vm_desc a = { .name = "a", .state = "paused", .threads = th, .n_threads = 1,
-			     .taps = tp, .n_taps = 1 }, b;
+	struct vm_desc a = { .name = "a",
+			     .state = "paused",
+			     .threads = th,
+			     .n_threads = 1,
+			     .taps = tp,
+			     .n_taps = 1 },
+		       b;
 
 	assert_int_equal(vm_desc_copy(&b, &a), 0);
 	assert_ptr_not_equal(b.name, a.name);

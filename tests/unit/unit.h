@@ -60,8 +60,7 @@ static inline char *unit_mkdtemp(const char *tag)
 	return path;
 }
 
-static inline int unit_rm_one(const char *path, const struct stat *st, int flag,
-			      struct FTW *ftw)
+static inline int unit_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	return remove(path);
 }
