@@ -108,8 +108,8 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* set before load */
-const volatile bool tag_by_tid = false;		/* tid_hash, else task storage */
-const volatile bool use_sched_info = true;	/* sched_info, else timestamps */
+const volatile bool tag_by_tid = false;	   /* tid_hash, else task storage */
+const volatile bool use_sched_info = true; /* sched_info, else timestamps */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -210,7 +210,7 @@ static __always_inline struct cpu_thread *slot_of(const struct cpu_tag *tag)
 	th = &threads[idx];
 	if (th->gen != tag->gen) {
 		if ((__s32)(tag->gen - th->gen) < 0)
-			return NULL;	/* tag of a former owner, in flight */
+			return NULL; /* tag of a former owner, in flight */
 		th->on_cpu_ns = 0;
 		th->wait_ns = 0;
 		th->voluntary_switches = 0;
@@ -267,8 +267,7 @@ static __always_inline unsigned int task_state(struct task_struct *t)
 }
 
 /* count the switch, set the state it leaves the thread in */
-static __always_inline void count_switch(struct cpu_thread *th, bool preempt,
-					 unsigned int prev_state)
+static __always_inline void count_switch(struct cpu_thread *th, bool preempt, unsigned int prev_state)
 {
 	/* state 0 is TASK_RUNNING: still on the run queue */
 	if (preempt || prev_state == 0) {
@@ -362,8 +361,8 @@ static __always_inline void switch_out(struct cpu_thread *th, struct task_struct
 }
 
 /* next is typed (tp_btf) or a plain address (raw_tp) */
-static __always_inline void switch_in(struct cpu_thread *th, struct task_struct *next,
-				      bool typed, __u64 now_ns, bool sched_info)
+static __always_inline void switch_in(struct cpu_thread *th, struct task_struct *next, bool typed,
+				      __u64 now_ns, bool sched_info)
 {
 	if (sched_info && !typed) {
 		/* raw_tp: every field of next is a probe read; leave the
@@ -552,10 +551,9 @@ int cpu_tag_iter(struct bpf_iter__task *ctx)
 	if (!task || (tag_req.match_tid && task->pid != tag_req.tid))
 		return 0;
 	if (tag_req.op == CPU_TAG_SET) {
-		tag = bpf_task_storage_get(&cpu_tags, task, NULL,
-					   BPF_LOCAL_STORAGE_GET_F_CREATE);
+		tag = bpf_task_storage_get(&cpu_tags, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!tag) {
-			tag_req.result = -12;	/* -ENOMEM */
+			tag_req.result = -12; /* -ENOMEM */
 			return 0;
 		}
 		tag->idx = tag_req.tag.idx;

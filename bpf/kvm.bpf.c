@@ -23,14 +23,14 @@ char LICENSE[] SEC("license") = "GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, KVM_MAX_VMS_DEFAULT);	/* set at load */
+	__uint(max_entries, KVM_MAX_VMS_DEFAULT); /* set at load */
 	__type(key, __u32);
 	__type(value, struct kvm_vm_tag);
 } kvm_vms SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, KVM_MAX_VMS_DEFAULT);	/* set at load */
+	__uint(max_entries, KVM_MAX_VMS_DEFAULT); /* set at load */
 	__type(key, __u32);
 	__type(value, struct kvm_vm_counters);
 } kvm_counters SEC(".maps");
@@ -85,7 +85,7 @@ int kvm_exit(struct trace_event_raw_kvm_exit *ctx)
 	if (seen)
 		seen->exits++;
 	if (kvm_isa != isa)
-		kvm_isa = isa;	/* read-mostly: no line bouncing */
+		kvm_isa = isa; /* read-mostly: no line bouncing */
 	c = counters_of_current();
 	if (!c)
 		return 0;

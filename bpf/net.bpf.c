@@ -58,7 +58,7 @@
 #include <bpf/bpf_core_read.h>
 #include "net_abi.h"
 
-#define TC_ACT_UNSPEC	(-1)
+#define TC_ACT_UNSPEC (-1)
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -67,7 +67,7 @@ const volatile __u64 targ_netns_ino = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, NET_MAX_IFACES_DEFAULT);	/* user space may resize */
+	__uint(max_entries, NET_MAX_IFACES_DEFAULT); /* user space may resize */
 	__type(key, __u32);
 	__type(value, struct net_counters);
 } net_counters SEC(".maps");

@@ -28,14 +28,14 @@
 #define QUOTE_MAX_BYTES 48
 
 enum key_type {
-	KEY_URI,		/* non-empty string without blanks */
-	KEY_ABS_PATH,		/* absolute path */
-	KEY_SOCKET_PATH,	/* absolute path that fits in sun_path */
-	KEY_OPT_PATH,		/* absolute path, or "" for "disabled" */
-	KEY_MS,			/* integer milliseconds in [min, max] */
-	KEY_UINT,		/* integer in [min, max] (uint32_t) */
-	KEY_BOOL,		/* true or false */
-	KEY_CHOICE,		/* one string of choices[], stored as its index (an enum) */
+	KEY_URI,	 /* non-empty string without blanks */
+	KEY_ABS_PATH,	 /* absolute path */
+	KEY_SOCKET_PATH, /* absolute path that fits in sun_path */
+	KEY_OPT_PATH,	 /* absolute path, or "" for "disabled" */
+	KEY_MS,		 /* integer milliseconds in [min, max] */
+	KEY_UINT,	 /* integer in [min, max] (uint32_t) */
+	KEY_BOOL,	 /* true or false */
+	KEY_CHOICE,	 /* one string of choices[], stored as its index (an enum) */
 	KEY_LOG_LEVEL,
 	KEY_PEERS,
 };
@@ -48,7 +48,7 @@ struct key {
 	/* false: the daemon has already acted on it (socket bound, libvirt
 	 * connected), so a reload keeps the old value and warns */
 	bool reloadable;
-	const char *const *choices;	/* KEY_CHOICE: NULL-terminated */
+	const char *const *choices; /* KEY_CHOICE: NULL-terminated */
 	/* the default: of a string key, else of a number, bool or choice */
 	const char *def_str;
 	int64_t def;
@@ -71,12 +71,10 @@ const char *conf_net_source_name(enum conf_net_source s)
 
 /* the one place of every default (conf_defaults() applies them) */
 static const struct key keys[] = {
-	{ "libvirt_uri", KEY_URI, FIELD(libvirt_uri), 0, 0, false, NULL,
-	  TIDE_DEFAULT_LIBVIRT_URI, 0 },
+	{ "libvirt_uri", KEY_URI, FIELD(libvirt_uri), 0, 0, false, NULL, TIDE_DEFAULT_LIBVIRT_URI, 0 },
 	{ "control_socket", KEY_SOCKET_PATH, FIELD(control_socket), 0, 0, false, NULL,
 	  TIDE_DEFAULT_CONTROL_SOCKET, 0 },
-	{ "state_dir", KEY_ABS_PATH, FIELD(state_dir), 0, 0, false, NULL,
-	  TIDE_DEFAULT_STATE_DIR, 0 },
+	{ "state_dir", KEY_ABS_PATH, FIELD(state_dir), 0, 0, false, NULL, TIDE_DEFAULT_STATE_DIR, 0 },
 	{ "libvirt_run_dir", KEY_ABS_PATH, FIELD(libvirt_run_dir), 0, 0, false, NULL,
 	  TIDE_DEFAULT_LIBVIRT_RUN_DIR, 0 },
 	{ "libvirt_reconnect_max_ms", KEY_MS, FIELD(libvirt_reconnect_max_ms), 100, 3600000, false,
@@ -175,7 +173,7 @@ int conf_defaults(struct tide_conf **out)
 			c->log_level = (enum log_level)k->def;
 			break;
 		case KEY_PEERS:
-			break;		/* none */
+			break; /* none */
 		}
 	}
 	*out = c;
@@ -183,7 +181,7 @@ int conf_defaults(struct tide_conf **out)
 }
 
 struct ctx {
-	const char *name;	/* file name for messages */
+	const char *name; /* file name for messages */
 	char *err;
 	size_t err_bytes;
 };
@@ -297,7 +295,7 @@ static const struct key *find_key(const char *name)
 static const char *suggest_key(const char *name)
 {
 	const char *best = NULL;
-	size_t best_d = 3;	/* only close misspellings */
+	size_t best_d = 3; /* only close misspellings */
 
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		size_t d = edit_distance(name, keys[i].name);
@@ -323,8 +321,8 @@ static bool has_control_or_blank(const char *s, bool blanks_too)
 
 /* ---- checkers ---------------------------------------------------------- */
 
-static int get_string(const struct ctx *x, const config_setting_t *s,
-		      const char *what, const char **out)
+static int get_string(const struct ctx *x, const config_setting_t *s, const char *what,
+		      const char **out)
 {
 	char got[QUOTE_MAX_BYTES + 16];
 
@@ -336,8 +334,8 @@ static int get_string(const struct ctx *x, const config_setting_t *s,
 	return 0;
 }
 
-static int check_string_key(const struct ctx *x, const struct key *k,
-			    const config_setting_t *s, struct tide_conf *c)
+static int check_string_key(const struct ctx *x, const struct key *k, const config_setting_t *s,
+			    struct tide_conf *c)
 {
 	char got[QUOTE_MAX_BYTES + 16];
 	const char *what, *v = NULL;
@@ -372,8 +370,8 @@ static int check_string_key(const struct ctx *x, const struct key *k,
 			return fail_at(x, s, "'%s' must be %s, got %s", k->name, what, got);
 		if (k->type == KEY_SOCKET_PATH &&
 		    strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			return fail_at(x, s, "'%s' must be %s, got %s (%zu bytes)",
-				       k->name, what, got, strlen(v));
+			return fail_at(x, s, "'%s' must be %s, got %s (%zu bytes)", k->name, what,
+				       got, strlen(v));
 	}
 	copy = strdup(v);
 	if (!copy)
@@ -383,8 +381,8 @@ static int check_string_key(const struct ctx *x, const struct key *k,
 	return 0;
 }
 
-static int check_ms(const struct ctx *x, const struct key *k,
-		    const config_setting_t *s, struct tide_conf *c)
+static int check_ms(const struct ctx *x, const struct key *k, const config_setting_t *s,
+		    struct tide_conf *c)
 {
 	char got[QUOTE_MAX_BYTES + 16];
 	int type = config_setting_type(s);
@@ -398,19 +396,19 @@ static int check_ms(const struct ctx *x, const struct key *k,
 		}
 	}
 	describe(s, got, sizeof(got));
-	return fail_at(x, s, "'%s' must be an integer between %lld and %lld, got %s",
-		       k->name, (long long)k->min, (long long)k->max, got);
+	return fail_at(x, s, "'%s' must be an integer between %lld and %lld, got %s", k->name,
+		       (long long)k->min, (long long)k->max, got);
 }
 
-static int check_uint(const struct ctx *x, const struct key *k,
-		      const config_setting_t *s, struct tide_conf *c)
+static int check_uint(const struct ctx *x, const struct key *k, const config_setting_t *s,
+		      struct tide_conf *c)
 {
 	/* same rule and message as milliseconds */
 	return check_ms(x, k, s, c);
 }
 
-static int check_bool(const struct ctx *x, const struct key *k,
-		      const config_setting_t *s, struct tide_conf *c)
+static int check_bool(const struct ctx *x, const struct key *k, const config_setting_t *s,
+		      struct tide_conf *c)
 {
 	char got[QUOTE_MAX_BYTES + 16];
 
@@ -422,8 +420,8 @@ static int check_bool(const struct ctx *x, const struct key *k,
 	return fail_at(x, s, "'%s' must be true or false, got %s", k->name, got);
 }
 
-static int check_choice(const struct ctx *x, const struct key *k,
-			const config_setting_t *s, struct tide_conf *c)
+static int check_choice(const struct ctx *x, const struct key *k, const config_setting_t *s,
+			struct tide_conf *c)
 {
 	char got[QUOTE_MAX_BYTES + 16], what[256];
 	const char *v = NULL;
@@ -447,8 +445,8 @@ static int check_choice(const struct ctx *x, const struct key *k,
 	return fail_at(x, s, "'%s' must be %s, got %s", k->name, what, got);
 }
 
-static int check_log_level(const struct ctx *x, const struct key *k,
-			   const config_setting_t *s, struct tide_conf *c)
+static int check_log_level(const struct ctx *x, const struct key *k, const config_setting_t *s,
+			   struct tide_conf *c)
 {
 	char got[QUOTE_MAX_BYTES + 16];
 	static const char what[] = "one of \"err\", \"warning\", \"notice\", \"info\", \"debug\"";
@@ -480,17 +478,20 @@ static bool peer_name_ok(const char *name)
 	return true;
 }
 
-static int check_peers(const struct ctx *x, const struct key *k,
-		       const config_setting_t *s, struct tide_conf *c)
+static int check_peers(const struct ctx *x, const struct key *k, const config_setting_t *s,
+		       struct tide_conf *c)
 {
 	char got[QUOTE_MAX_BYTES + 16];
 	int type = config_setting_type(s);
 	int n;
 
-	if (type != CONFIG_TYPE_LIST && !(type == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0)) {
+	if (type != CONFIG_TYPE_LIST &&
+	    !(type == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0)) {
 		describe(s, got, sizeof(got));
-		return fail_at(x, s, "'peers' must be a list of groups, "
-			       "( { name = \"h2\"; uri = \"qemu+tcp://10.0.0.2/system\"; } ), got %s", got);
+		return fail_at(x, s,
+			       "'peers' must be a list of groups, "
+			       "( { name = \"h2\"; uri = \"qemu+tcp://10.0.0.2/system\"; } ), got %s",
+			       got);
 	}
 	n = config_setting_length(s);
 	if (n == 0)
@@ -504,7 +505,8 @@ static int check_peers(const struct ctx *x, const struct key *k,
 
 		if (config_setting_type(p) != CONFIG_TYPE_GROUP) {
 			describe(p, got, sizeof(got));
-			return fail_at(x, p, "peer %d must be a group { name = ...; uri = ...; }, got %s",
+			return fail_at(x, p,
+				       "peer %d must be a group { name = ...; uri = ...; }, got %s",
 				       i + 1, got);
 		}
 		c->n_peers++;
@@ -519,16 +521,20 @@ static int check_peers(const struct ctx *x, const struct key *k,
 			} else if (strcmp(name, "uri") == 0) {
 				dst = &peer->uri;
 			} else {
-				return fail_at(x, f, "unknown setting '%s' in peer %d "
-					       "(a peer has 'name' and 'uri')", name, i + 1);
+				return fail_at(x, f,
+					       "unknown setting '%s' in peer %d "
+					       "(a peer has 'name' and 'uri')",
+					       name, i + 1);
 			}
 			err = get_string(x, f, "a non-empty string", &v);
 			if (err)
 				return err;
 			describe(f, got, sizeof(got));
 			if (dst == &peer->name && !peer_name_ok(v))
-				return fail_at(x, f, "peer name must be 1 to %d letters, digits, "
-					       "'-', '_' or '.', got %s", PEER_NAME_MAX_BYTES, got);
+				return fail_at(x, f,
+					       "peer name must be 1 to %d letters, digits, "
+					       "'-', '_' or '.', got %s",
+					       PEER_NAME_MAX_BYTES, got);
 			if (dst == &peer->uri && (*v == '\0' || has_control_or_blank(v, true)))
 				return fail_at(x, f, "peer uri must be a libvirt URI, got %s", got);
 			*dst = strdup(v);
@@ -628,8 +634,7 @@ cleanup:
 	return err;
 }
 
-int conf_load(const char *path, bool must_exist, struct tide_conf **out,
-	      char *err, size_t err_bytes)
+int conf_load(const char *path, bool must_exist, struct tide_conf **out, char *err, size_t err_bytes)
 {
 	struct ctx x = { .name = path, .err = err, .err_bytes = err_bytes };
 	char *dir_copy = NULL;
@@ -667,8 +672,8 @@ int conf_load(const char *path, bool must_exist, struct tide_conf **out,
 	return ret;
 }
 
-int conf_parse_string(const char *text, const char *name, struct tide_conf **out,
-		      char *err, size_t err_bytes)
+int conf_parse_string(const char *text, const char *name, struct tide_conf **out, char *err,
+		      size_t err_bytes)
 {
 	struct ctx x = { .name = name, .err = err, .err_bytes = err_bytes };
 	config_t cfg;
@@ -697,8 +702,8 @@ int conf_init(const char *path)
 		char cwd[PATH_MAX];
 
 		if (!getcwd(cwd, sizeof(cwd))) {
-			log_err("cannot resolve '%s': cannot get the working directory: %s",
-				path, strerror(errno));
+			log_err("cannot resolve '%s': cannot get the working directory: %s", path,
+				strerror(errno));
 			return -errno;
 		}
 		if (asprintf(&cs.file, "%s/%s", cwd, path) < 0)
@@ -778,14 +783,14 @@ static void keep_running_value(const struct key *k, struct tide_conf *cur, struc
 		break;
 	case KEY_LOG_LEVEL:
 	case KEY_PEERS:
-		return;		/* always reloadable */
+		return; /* always reloadable */
 	default: {
 		char **ws = str_field(cur, k), **ns = str_field(next, k), *swap;
 
 		if (strcmp(*ws, *ns) == 0)
 			return;
-		log_warn("%s: changing '%s' needs a restart of tided; keeping \"%s\"",
-			 cs.file, k->name, *ws);
+		log_warn("%s: changing '%s' needs a restart of tided; keeping \"%s\"", cs.file,
+			 k->name, *ws);
 		swap = *ws;
 		*ws = *ns;
 		*ns = swap;

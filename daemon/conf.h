@@ -34,17 +34,17 @@
 
 /* where vCPU figures come from (key cpu_source) */
 enum conf_cpu_source {
-	CONF_CPU_AUTO,		/* BPF, tp_btf where it loads, else raw_tp */
-	CONF_CPU_RAW_TP,	/* BPF through raw_tp even where tp_btf loads */
-	CONF_CPU_PROC,		/* no BPF: /proc/PID/task/TID/schedstat each tick */
+	CONF_CPU_AUTO,	 /* BPF, tp_btf where it loads, else raw_tp */
+	CONF_CPU_RAW_TP, /* BPF through raw_tp even where tp_btf loads */
+	CONF_CPU_PROC,	 /* no BPF: /proc/PID/task/TID/schedstat each tick */
 };
 
 /* where tap counters come from (key net_source) */
 enum conf_net_source {
-	CONF_NET_AUTO,		/* BPF on tcx where the kernel has it, else tc */
+	CONF_NET_AUTO, /* BPF on tcx where the kernel has it, else tc */
 	CONF_NET_TCX,
 	CONF_NET_TC,
-	CONF_NET_NETLINK,	/* no BPF: rtnetlink link stats64 */
+	CONF_NET_NETLINK, /* no BPF: rtnetlink link stats64 */
 };
 
 /* "auto", "raw_tp", "proc" / "auto", "tcx", "tc", "netlink" */
@@ -52,28 +52,28 @@ const char *conf_cpu_source_name(enum conf_cpu_source s);
 const char *conf_net_source_name(enum conf_net_source s);
 
 struct conf_peer {
-	char *name;	/* short host name, as tidectl shows it */
-	char *uri;	/* libvirt URI of that host */
+	char *name; /* short host name, as tidectl shows it */
+	char *uri;  /* libvirt URI of that host */
 };
 
 struct tide_conf {
-	char *path;			/* file read; NULL: built-in defaults only */
+	char *path; /* file read; NULL: built-in defaults only */
 	char *libvirt_uri;
 	char *control_socket;
 	char *state_dir;
-	char *libvirt_run_dir;		/* libvirtd's run dir: qemu/NAME.pid */
-	uint32_t libvirt_reconnect_max_ms;	/* reconnect backoff ceiling */
-	uint32_t libvirt_call_timeout_ms;	/* a libvirt call that takes longer fails */
-	uint32_t libvirt_workers;	/* worker threads for libvirt calls */
-	uint32_t peer_poll_ms;		/* how often each peer is read */
-	uint32_t tick_ms;		/* collection interval */
-	uint32_t ring_samples;		/* samples kept per VM */
-	uint32_t max_vms;		/* VMs tracked at once */
-	uint32_t host_cpus;		/* this host's CPU capacity; 0: the online CPUs */
+	char *libvirt_run_dir;		   /* libvirtd's run dir: qemu/NAME.pid */
+	uint32_t libvirt_reconnect_max_ms; /* reconnect backoff ceiling */
+	uint32_t libvirt_call_timeout_ms;  /* a libvirt call that takes longer fails */
+	uint32_t libvirt_workers;	   /* worker threads for libvirt calls */
+	uint32_t peer_poll_ms;		   /* how often each peer is read */
+	uint32_t tick_ms;		   /* collection interval */
+	uint32_t ring_samples;		   /* samples kept per VM */
+	uint32_t max_vms;		   /* VMs tracked at once */
+	uint32_t host_cpus;		   /* this host's CPU capacity; 0: the online CPUs */
 	enum conf_cpu_source cpu_source;
 	enum conf_net_source net_source;
-	bool kvm_stats;			/* load the KVM exit counters */
-	bool textfile_enabled;		/* false (or textfile_dir "") disables the export */
+	bool kvm_stats;	       /* load the KVM exit counters */
+	bool textfile_enabled; /* false (or textfile_dir "") disables the export */
 	char *textfile_dir;
 	uint32_t textfile_interval_ms;
 	enum log_level log_level;
@@ -107,11 +107,11 @@ int conf_subscribe(conf_reload_cb cb, void *arg);
  * must_exist false: a missing file gives the defaults.  On error, err holds
  * "FILE:LINE: what is wrong" and *out is untouched.
  */
-int conf_load(const char *path, bool must_exist, struct tide_conf **out,
-	      char *err, size_t err_bytes) __tide_must_check;
+int conf_load(const char *path, bool must_exist, struct tide_conf **out, char *err,
+	      size_t err_bytes) __tide_must_check;
 /* Same, from a string; name stands for the file name in messages. */
-int conf_parse_string(const char *text, const char *name, struct tide_conf **out,
-		      char *err, size_t err_bytes) __tide_must_check;
+int conf_parse_string(const char *text, const char *name, struct tide_conf **out, char *err,
+		      size_t err_bytes) __tide_must_check;
 int conf_defaults(struct tide_conf **out) __tide_must_check;
 void conf_free(struct tide_conf *conf);
 

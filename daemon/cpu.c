@@ -34,34 +34,34 @@
 #include "util.h"
 
 #ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL	/* linux/pidfd.h, 6.9 */
+#define PIDFD_THREAD O_EXCL /* linux/pidfd.h, 6.9 */
 #endif
 
 /* tid -> slot index, open addressing; a power of two, half full at most */
 #define CPU_INDEX_SIZE (2 * CPU_MAX_THREADS)
 
 struct cpu_slot {
-	pid_t tid;		/* 0: free */
-	uint32_t gen;		/* generation in the tag given to BPF */
+	pid_t tid;    /* 0: free */
+	uint32_t gen; /* generation in the tag given to BPF */
 	uint32_t vm_slot;
 	uint32_t vcpu;
-	uint64_t on_cpu_ns;	/* last figures returned: reads never go back */
+	uint64_t on_cpu_ns; /* last figures returned: reads never go back */
 	uint64_t wait_ns;
 };
 
 struct cpu_ctx {
 	struct cpu_bpf *skel;
-	bool raw_tp;		/* raw_tp programs, else tp_btf */
-	bool tid_hash;		/* tid bitmap + hash, else task storage */
-	bool tag_iter;		/* task storage tagged by iterator, not pidfd */
-	bool timestamps;	/* BPF clocks + wakeup programs, else sched_info */
-	int tag_fd;		/* cpu_tags or cpu_tids */
-	uint32_t gen;		/* last generation handed out */
-	uint32_t cursor;	/* slots are allocated round robin */
+	bool raw_tp;	 /* raw_tp programs, else tp_btf */
+	bool tid_hash;	 /* tid bitmap + hash, else task storage */
+	bool tag_iter;	 /* task storage tagged by iterator, not pidfd */
+	bool timestamps; /* BPF clocks + wakeup programs, else sched_info */
+	int tag_fd;	 /* cpu_tags or cpu_tids */
+	uint32_t gen;	 /* last generation handed out */
+	uint32_t cursor; /* slots are allocated round robin */
 	int tracked;
 	char note[192];
 	struct cpu_slot slots[CPU_MAX_THREADS];
-	int32_t index[CPU_INDEX_SIZE];	/* -1: empty */
+	int32_t index[CPU_INDEX_SIZE]; /* -1: empty */
 };
 
 static int pidfd_open_thread(pid_t tid)
@@ -184,8 +184,7 @@ out:
 }
 
 /* append to ctx->note */
-static void note(struct cpu_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void note(struct cpu_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(struct cpu_ctx *ctx, const char *fmt, ...)
 {
 	size_t len = strlen(ctx->note);
@@ -229,8 +228,10 @@ static void choose_modes(struct cpu_ctx *ctx, const struct cpu_opts *opts)
 	} else if ((err = probe_pidfd_thread()) < 0) {
 		/* task iterators (5.8) predate task storage (5.11) */
 		ctx->tag_iter = true;
-		note(ctx, "pidfd_open(PIDFD_THREAD) refused (%s, kernel < 6.9): "
-		     "tagging through a task iterator", strerror(-err));
+		note(ctx,
+		     "pidfd_open(PIDFD_THREAD) refused (%s, kernel < 6.9): "
+		     "tagging through a task iterator",
+		     strerror(-err));
 	}
 
 	if (opts->force_timestamps) {
@@ -359,8 +360,7 @@ static int tag_through_iter(struct cpu_ctx *ctx, pid_t tid, __u32 op, const stru
 {
 	struct cpu_tag_req *req = &ctx->skel->bss->tag_req;
 	union bpf_iter_link_info linfo = { .task.tid = (__u32)tid };
-	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo,
-		    .link_info_len = sizeof(linfo));
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo, .link_info_len = sizeof(linfo));
 	struct bpf_program *prog = ctx->skel->progs.cpu_tag_iter;
 	struct bpf_link *link;
 	char buf[64];
@@ -478,14 +478,20 @@ int cpu_track(struct cpu_ctx *ctx, pid_t tid, uint32_t vm_slot, uint32_t vcpu)
 	if (++ctx->gen == 0)
 		ctx->gen = 1;
 	tag = (struct cpu_tag){
-		.idx = (__u32)idx, .gen = ctx->gen, .vm_slot = vm_slot, .vcpu = vcpu,
+		.idx = (__u32)idx,
+		.gen = ctx->gen,
+		.vm_slot = vm_slot,
+		.vcpu = vcpu,
 	};
 	err = tag_thread(ctx, tid, &tag);
 	if (err)
 		return err;
 	bump_epoch(ctx, idx);
 	ctx->slots[idx] = (struct cpu_slot){
-		.tid = tid, .gen = tag.gen, .vm_slot = vm_slot, .vcpu = vcpu,
+		.tid = tid,
+		.gen = tag.gen,
+		.vm_slot = vm_slot,
+		.vcpu = vcpu,
 	};
 	index_insert(ctx, tid, idx);
 	ctx->tracked++;
@@ -569,7 +575,7 @@ static void read_slot(struct cpu_ctx *ctx, int idx, bool live, struct cpu_thread
 			break;
 		a = b;
 	}
-	now_ns = ctx->timestamps ? util_monotonic_ns() : 0;	/* bpf_ktime_get_ns() */
+	now_ns = ctx->timestamps ? util_monotonic_ns() : 0; /* bpf_ktime_get_ns() */
 
 	memset(out, 0, sizeof(*out));
 	out->vm_slot = slot->vm_slot;
@@ -577,7 +583,7 @@ static void read_slot(struct cpu_ctx *ctx, int idx, bool live, struct cpu_thread
 	out->threads = 1;
 	out->state = CPU_STATE_UNKNOWN;
 	if (a.gen != slot->gen)
-		return;		/* BPF has seen no event of this thread yet */
+		return; /* BPF has seen no event of this thread yet */
 	out->on_cpu_ns = a.on_cpu_ns;
 	out->wait_ns = a.wait_ns;
 	out->voluntary_switches = a.voluntary_switches;

@@ -43,11 +43,11 @@
 struct inv_vm {
 	char uuid[VM_UUID_BYTES];
 	uint32_t slot;
-	bool complete;			/* pid and every vCPU thread found */
+	bool complete; /* pid and every vCPU thread found */
 	uint64_t rescan_at_ms;
 	uint32_t rescan_delay_ms;
-	bool seen;			/* mark for the full reconcile */
-	struct vm_desc desc;		/* as given to collect */
+	bool seen;	     /* mark for the full reconcile */
+	struct vm_desc desc; /* as given to collect */
 };
 
 static struct {
@@ -57,9 +57,9 @@ static struct {
 	char *proc_root;
 	uint32_t rescan_ms;
 	uint32_t reconnect_max_ms;
-	uint64_t gen;			/* a job of an older inv_init() is stale */
+	uint64_t gen; /* a job of an older inv_init() is stale */
 	struct vconn *vc;
-	bool connected;			/* and the VM list read since */
+	bool connected; /* and the VM list read since */
 	bool synced_once;
 	int pending_timer;
 	int resync_timer;
@@ -77,8 +77,8 @@ static struct {
  * job may run after it.
  */
 static struct {
-	int lifecycle_id;		/* -1: none */
-	int device_ids[2];		/* device added, removed; -1: none */
+	int lifecycle_id;  /* -1: none */
+	int device_ids[2]; /* device added, removed; -1: none */
 } ev = { .lifecycle_id = -1, .device_ids = { -1, -1 } };
 
 /* ---- tracked VMs -------------------------------------------------------- */
@@ -178,8 +178,9 @@ static void vm_apply(struct vm_desc *d)
 		v->desc = *d;
 		v->complete = desc_complete(d);
 		log_info("VM '%s' (%s) tracked: slot %u, %s, QEMU pid %d, %u of %u vCPU threads, "
-			 "%u tap%s, %llu MiB", d->name, d->uuid, slot, d->state ? d->state : "running",
-			 (int)d->pid, d->n_threads, d->vcpus, d->n_taps, d->n_taps == 1 ? "" : "s",
+			 "%u tap%s, %llu MiB",
+			 d->name, d->uuid, slot, d->state ? d->state : "running", (int)d->pid,
+			 d->n_threads, d->vcpus, d->n_taps, d->n_taps == 1 ? "" : "s",
 			 (unsigned long long)(d->memory_bytes >> 20));
 		schedule_rescan(v, true);
 		return;
@@ -203,14 +204,22 @@ static void vm_apply(struct vm_desc *d)
 static const char *state_name(int state)
 {
 	switch (state) {
-	case VIR_DOMAIN_RUNNING:	return "running";
-	case VIR_DOMAIN_BLOCKED:	return "blocked";
-	case VIR_DOMAIN_PAUSED:		return "paused";
-	case VIR_DOMAIN_SHUTDOWN:	return "shutdown";
-	case VIR_DOMAIN_SHUTOFF:	return "shutoff";
-	case VIR_DOMAIN_CRASHED:	return "crashed";
-	case VIR_DOMAIN_PMSUSPENDED:	return "pmsuspended";
-	default:			return "unknown";
+	case VIR_DOMAIN_RUNNING:
+		return "running";
+	case VIR_DOMAIN_BLOCKED:
+		return "blocked";
+	case VIR_DOMAIN_PAUSED:
+		return "paused";
+	case VIR_DOMAIN_SHUTDOWN:
+		return "shutdown";
+	case VIR_DOMAIN_SHUTOFF:
+		return "shutoff";
+	case VIR_DOMAIN_CRASHED:
+		return "crashed";
+	case VIR_DOMAIN_PMSUSPENDED:
+		return "pmsuspended";
+	default:
+		return "unknown";
 	}
 }
 
@@ -228,9 +237,9 @@ enum fetch_kind {
 struct fetch {
 	char uuid[VM_UUID_BYTES];
 	enum fetch_kind kind;
-	const char *why;		/* FETCH_DROP: a static string */
-	char err[VCONN_ERR_BYTES];	/* FETCH_ERROR */
-	struct vm_desc d;		/* FETCH_TRACK */
+	const char *why;	   /* FETCH_DROP: a static string */
+	char err[VCONN_ERR_BYTES]; /* FETCH_ERROR */
+	struct vm_desc d;	   /* FETCH_TRACK */
 };
 
 static void fetch_error(struct fetch *f, const char *msg)
@@ -251,7 +260,7 @@ static void fetch_dom(virDomainPtr dom, const char *uuid, struct fetch *f)
 		snprintf(f->uuid, sizeof(f->uuid), "%s", uuid);
 	active = virt_domain_is_active(dom);
 	if (active == -ENOENT) {
-		active = 0;	/* a transient domain that stopped is gone */
+		active = 0; /* a transient domain that stopped is gone */
 	} else if (active < 0) {
 		fetch_error(f, virt_last_error());
 		return;
@@ -282,8 +291,8 @@ static void fetch_dom(virDomainPtr dom, const char *uuid, struct fetch *f)
 	if (virt_domain_get_state(dom, &state, &reason) == 0) {
 		const char *s = state_name(state);
 
-		if (state == VIR_DOMAIN_PAUSED && (reason == VIR_DOMAIN_PAUSED_MIGRATION ||
-						   reason == VIR_DOMAIN_PAUSED_POSTCOPY))
+		if (state == VIR_DOMAIN_PAUSED &&
+		    (reason == VIR_DOMAIN_PAUSED_MIGRATION || reason == VIR_DOMAIN_PAUSED_POSTCOPY))
 			s = "migrating";
 		if (state == VIR_DOMAIN_SHUTOFF) {
 			vm_desc_clear(&d);
@@ -312,7 +321,7 @@ static void fetch_apply(struct fetch *f)
 		log_warn("%s", f->err);
 		break;
 	case FETCH_TRACK:
-		vm_apply(&f->d);	/* consumes it */
+		vm_apply(&f->d); /* consumes it */
 		memset(&f->d, 0, sizeof(f->d));
 		break;
 	}
@@ -322,7 +331,7 @@ static void fetch_apply(struct fetch *f)
 
 /* one domain, after an event */
 struct one_job {
-	uint64_t gen;			/* inv's, when queued: stale after inv_fini */
+	uint64_t gen; /* inv's, when queued: stale after inv_fini */
 	struct fetch f;
 };
 
@@ -449,7 +458,7 @@ static void sync_done(int result, const char *err, void *arg)
 	}
 	for (size_t i = 0; i < is.n_vms;) {
 		if (!is.vms[i].seen)
-			vm_drop(&is.vms[i], "no longer active");	/* swaps in the last */
+			vm_drop(&is.vms[i], "no longer active"); /* swaps in the last */
 		else
 			i++;
 	}
@@ -504,8 +513,7 @@ static void on_resync(void *arg)
 
 static void resync_later(void)
 {
-	if (!is.resync_timer &&
-	    loop_add_timer(INV_RESYNC_MS, 0, on_resync, NULL, &is.resync_timer))
+	if (!is.resync_timer && loop_add_timer(INV_RESYNC_MS, 0, on_resync, NULL, &is.resync_timer))
 		is.resync_timer = 0;
 }
 /* ---- rescans of incomplete VMs ------------------------------------------ */
@@ -529,7 +537,7 @@ static void on_rescan(void *arg)
 			schedule_rescan(v, false);
 			continue;
 		}
-		vm_apply(&d);	/* reschedules itself while incomplete */
+		vm_apply(&d); /* reschedules itself while incomplete */
 		/* keep backing off if still incomplete */
 		v = vm_by_uuid(v->uuid);
 		if (v && !v->complete)
@@ -587,7 +595,7 @@ static void queue_uuid(const char *uuid)
 			return;
 	if (is.n_pending == is.cap_pending) {
 		size_t cap = is.cap_pending ? is.cap_pending * 2 : 16;
-		char (*p)[VM_UUID_BYTES] = realloc(is.pending, cap * sizeof(*p));
+		char(*p)[VM_UUID_BYTES] = realloc(is.pending, cap * sizeof(*p));
 
 		if (!p) {
 			log_err("out of memory queueing a libvirt event");
@@ -606,24 +614,32 @@ static const char *event_name(int event, int detail)
 	switch (event) {
 	case VIR_DOMAIN_EVENT_STARTED:
 		return detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED ? "started (incoming migration)" :
-		       detail == VIR_DOMAIN_EVENT_STARTED_RESTORED ? "started (restored)" : "started";
+		       detail == VIR_DOMAIN_EVENT_STARTED_RESTORED ? "started (restored)" :
+								     "started";
 	case VIR_DOMAIN_EVENT_STOPPED:
-		return detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED ? "stopped (migrated away)" :
-		       detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ? "stopped (crashed)" :
-		       detail == VIR_DOMAIN_EVENT_STOPPED_FAILED ? "stopped (failed)" :
-		       detail == VIR_DOMAIN_EVENT_STOPPED_DESTROYED ? "stopped (destroyed)" : "stopped";
+		return detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED  ? "stopped (migrated away)" :
+		       detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED   ? "stopped (crashed)" :
+		       detail == VIR_DOMAIN_EVENT_STOPPED_FAILED    ? "stopped (failed)" :
+		       detail == VIR_DOMAIN_EVENT_STOPPED_DESTROYED ? "stopped (destroyed)" :
+								      "stopped";
 	case VIR_DOMAIN_EVENT_SUSPENDED:
 		return detail == VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED ? "suspended (migrating)" :
-		       "suspended";
+								       "suspended";
 	case VIR_DOMAIN_EVENT_RESUMED:
 		return detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED ? "resumed (migration done)" :
-		       "resumed";
-	case VIR_DOMAIN_EVENT_CRASHED:	return "crashed";
-	case VIR_DOMAIN_EVENT_SHUTDOWN:	return "shutting down";
-	case VIR_DOMAIN_EVENT_PMSUSPENDED: return "pm-suspended";
-	case VIR_DOMAIN_EVENT_DEFINED:	return "defined";
-	case VIR_DOMAIN_EVENT_UNDEFINED: return "undefined";
-	default:			return "changed";
+								     "resumed";
+	case VIR_DOMAIN_EVENT_CRASHED:
+		return "crashed";
+	case VIR_DOMAIN_EVENT_SHUTDOWN:
+		return "shutting down";
+	case VIR_DOMAIN_EVENT_PMSUSPENDED:
+		return "pm-suspended";
+	case VIR_DOMAIN_EVENT_DEFINED:
+		return "defined";
+	case VIR_DOMAIN_EVENT_UNDEFINED:
+		return "undefined";
+	default:
+		return "changed";
 	}
 }
 
@@ -649,8 +665,8 @@ static void on_device(virConnectPtr conn, virDomainPtr dom, const char *alias, v
 
 	if (virt_domain_get_uuid_string(dom, uuid))
 		return;
-	log_debug("libvirt event: domain '%s' (%s) device '%s' %s", virt_domain_get_name(dom),
-		  uuid, alias ? alias : "?", opaque ? "removed" : "added");
+	log_debug("libvirt event: domain '%s' (%s) device '%s' %s", virt_domain_get_name(dom), uuid,
+		  alias ? alias : "?", opaque ? "removed" : "added");
 	if (vm_by_uuid(uuid))
 		queue_uuid(uuid);
 }
@@ -712,11 +728,12 @@ static void on_conn_state(struct vconn *vc, bool up, void *arg)
 	is.connected = false;
 	if (!is.synced_once)
 		log_warn("cannot connect to libvirt at '%s' (%s); no VMs until it answers: "
-			 "trying again with backoff up to %u ms", is.uri, vconn_last_error(vc),
-			 is.reconnect_max_ms);
+			 "trying again with backoff up to %u ms",
+			 is.uri, vconn_last_error(vc), is.reconnect_max_ms);
 	else
 		log_warn("libvirt connection to '%s' lost; keeping the %zu VMs tracked and "
-			 "reconnecting", is.uri, is.n_vms);
+			 "reconnecting",
+			 is.uri, is.n_vms);
 }
 
 bool inv_connected(void)
@@ -760,7 +777,7 @@ int inv_init(const struct inv_opts *opts)
 	}
 	is.rescan_ms = opts->rescan_ms ? opts->rescan_ms : 1000;
 	is.reconnect_max_ms = opts->reconnect_max_ms ? opts->reconnect_max_ms :
-			      INV_RECONNECT_MAX_MS_DEFAULT;
+						       INV_RECONNECT_MAX_MS_DEFAULT;
 	vo.uri = is.uri;
 	vo.reconnect_max_ms = is.reconnect_max_ms;
 	is.inited = true;

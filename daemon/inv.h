@@ -39,12 +39,12 @@
 #include "tide.h"
 
 struct inv_opts {
-	const char *uri;		/* libvirt URI */
-	const char *run_dir;		/* libvirtd's run dir; NULL: /run/libvirt */
-	const char *proc_root;		/* NULL: /proc (tests: a fake tree) */
-	uint32_t rescan_ms;		/* first rescan delay of an incomplete VM (a tick) */
-	uint32_t reconnect_max_ms;	/* 0: 30000 */
-	uint32_t call_timeout_ms;	/* a libvirt call that takes longer fails; 0: vconn's */
+	const char *uri;	   /* libvirt URI */
+	const char *run_dir;	   /* libvirtd's run dir; NULL: /run/libvirt */
+	const char *proc_root;	   /* NULL: /proc (tests: a fake tree) */
+	uint32_t rescan_ms;	   /* first rescan delay of an incomplete VM (a tick) */
+	uint32_t reconnect_max_ms; /* 0: 30000 */
+	uint32_t call_timeout_ms;  /* a libvirt call that takes longer fails; 0: vconn's */
 };
 
 /*
@@ -68,8 +68,8 @@ uint32_t inv_reconnects(void);
  * that is not XML, not a <domain>, or lacks a name or a valid uuid, a
  * number that is not one, a unit libvirt does not have.
  */
-int inv_parse_domain_xml(const char *xml, struct vm_desc *d, char *err, size_t err_bytes)
-	__tide_must_check;
+int inv_parse_domain_xml(const char *xml, struct vm_desc *d, char *err,
+			 size_t err_bytes) __tide_must_check;
 
 /*
  * The QEMU process of a domain: pid file first, /proc scan second; 0 if
@@ -81,7 +81,7 @@ pid_t inv_find_qemu_pid(const char *run_dir, const char *proc_root, const char *
  * vCPU threads of pid, sorted by vCPU: a malloc'd array in *out (NULL if
  * none), its length in *n.  0 or -errno.
  */
-int inv_scan_vcpus(const char *proc_root, pid_t pid, struct vm_thread **out, uint32_t *n)
-	__tide_must_check;
+int inv_scan_vcpus(const char *proc_root, pid_t pid, struct vm_thread **out,
+		   uint32_t *n) __tide_must_check;
 
 #endif /* TIDE_INV_H */

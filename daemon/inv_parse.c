@@ -111,18 +111,21 @@ static int parse_u64(const char *s, uint64_t *out)
 /* libvirt's memory units (virScaleInteger): b, KB, k/KiB, MB, M/MiB, ... */
 static int unit_scale(const char *unit, uint64_t *scale)
 {
-	static const struct { const char *name; uint64_t scale; } units[] = {
-		{ "b", 1 }, { "bytes", 1 },
-		{ "KB", 1000ull }, { "k", 1ull << 10 }, { "KiB", 1ull << 10 },
-		{ "MB", 1000000ull }, { "M", 1ull << 20 }, { "MiB", 1ull << 20 },
-		{ "GB", 1000000000ull }, { "G", 1ull << 30 }, { "GiB", 1ull << 30 },
-		{ "TB", 1000000000000ull }, { "T", 1ull << 40 }, { "TiB", 1ull << 40 },
-		{ "PB", 1000000000000000ull }, { "P", 1ull << 50 }, { "PiB", 1ull << 50 },
-		{ "EB", 1000000000000000000ull }, { "E", 1ull << 60 }, { "EiB", 1ull << 60 },
+	static const struct {
+		const char *name;
+		uint64_t scale;
+	} units[] = {
+		{ "b", 1 },	     { "bytes", 1 },	    { "KB", 1000ull },
+		{ "k", 1ull << 10 }, { "KiB", 1ull << 10 }, { "MB", 1000000ull },
+		{ "M", 1ull << 20 }, { "MiB", 1ull << 20 }, { "GB", 1000000000ull },
+		{ "G", 1ull << 30 }, { "GiB", 1ull << 30 }, { "TB", 1000000000000ull },
+		{ "T", 1ull << 40 }, { "TiB", 1ull << 40 }, { "PB", 1000000000000000ull },
+		{ "P", 1ull << 50 }, { "PiB", 1ull << 50 }, { "EB", 1000000000000000000ull },
+		{ "E", 1ull << 60 }, { "EiB", 1ull << 60 },
 	};
 
 	if (!*unit) {
-		*scale = 1024;		/* libvirt's default: KiB */
+		*scale = 1024; /* libvirt's default: KiB */
 		return 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
@@ -144,8 +147,8 @@ static int parse_memory(const xmlNode *n, const char *what, uint64_t *out, char 
 	if (!text_of(n, text, sizeof(text)) || parse_u64(text, &v))
 		return xml_fail(err, len, "<%s> is not a number of bytes", what);
 	if (!attr_of(n, "unit", unit, sizeof(unit)) || unit_scale(unit, &scale))
-		return xml_fail(err, len, "<%s> has unit '%s', which libvirt does not have",
-				what, unit);
+		return xml_fail(err, len, "<%s> has unit '%s', which libvirt does not have", what,
+				unit);
 	if (v > UINT64_MAX / scale)
 		return xml_fail(err, len, "<%s> is too large", what);
 	*out = v * scale;
@@ -283,8 +286,10 @@ int inv_parse_domain_xml(const char *xml, struct vm_desc *d, char *err, size_t l
 			current[0] = 'x';
 		if (current[0]) {
 			if (parse_u64(current, &v) || v == 0 || v > out.vcpus_max) {
-				ret = xml_fail(err, len, "<vcpu current='%s'> is not a number of "
-					       "vCPUs up to %u", current, out.vcpus_max);
+				ret = xml_fail(err, len,
+					       "<vcpu current='%s'> is not a number of "
+					       "vCPUs up to %u",
+					       current, out.vcpus_max);
 				goto cleanup;
 			}
 			out.vcpus = (uint32_t)v;
@@ -359,8 +364,8 @@ static pid_t pid_from_file(const char *run_dir, const char *proc_root, const cha
 	pid_t v;
 
 	/* libvirt refuses '/' in names; a name that has one has no pid file */
-	if (strchr(name, '/') || (size_t)snprintf(path, sizeof(path), "%s/qemu/%s.pid",
-						  run_dir, name) >= sizeof(path))
+	if (strchr(name, '/') ||
+	    (size_t)snprintf(path, sizeof(path), "%s/qemu/%s.pid", run_dir, name) >= sizeof(path))
 		return 0;
 	buf = procfs_read_file(path, 64, &len);
 	if (!buf)
@@ -398,8 +403,7 @@ static pid_t pid_from_scan(const char *proc_root, const char *uuid)
 	return found;
 }
 
-pid_t inv_find_qemu_pid(const char *run_dir, const char *proc_root, const char *name,
-			const char *uuid)
+pid_t inv_find_qemu_pid(const char *run_dir, const char *proc_root, const char *name, const char *uuid)
 {
 	pid_t pid = pid_from_file(run_dir ? run_dir : TIDE_DEFAULT_LIBVIRT_RUN_DIR,
 				  proc_root ? proc_root : "/proc", name, uuid);
@@ -460,7 +464,7 @@ int inv_scan_vcpus(const char *proc_root, pid_t pid, struct vm_thread **out, uin
 		snprintf(comm_path, sizeof(comm_path), "%s/%s/comm", path, de->d_name);
 		buf = procfs_read_file(comm_path, 64, &len);
 		if (!buf)
-			continue;	/* the thread just exited */
+			continue; /* the thread just exited */
 		snprintf(comm, sizeof(comm), "%s", buf);
 		free(buf);
 		comm[strcspn(comm, "\n")] = '\0';

@@ -15,9 +15,9 @@
 
 struct lag_stats {
 	uint32_t interval_ms;
-	uint64_t ticks;			/* expiries measured */
-	uint64_t late_max_ms;		/* since start */
-	uint64_t late_ticks;		/* later than one interval */
+	uint64_t ticks;	      /* expiries measured */
+	uint64_t late_max_ms; /* since start */
+	uint64_t late_ticks;  /* later than one interval */
 	uint64_t late_last_ms;
 };
 

@@ -37,20 +37,20 @@
 #include "loop.h"
 #include "util.h"
 
-#define RING_ENTRIES	256
+#define RING_ENTRIES 256
 /* completions handled per iteration; the rest wait for the next one, so
  * timers are not starved by a flood of fd events */
-#define CQE_BATCH	64
+#define CQE_BATCH 64
 /* ids are (generation << 16 | slot + 1): 65535 live objects, 32767
  * generations before an id repeats, and always a positive int */
-#define SLOT_MAX	0xffffu
-#define GEN_MASK	0x7fffu
+#define SLOT_MAX 0xffffu
+#define GEN_MASK 0x7fffu
 /* completions nobody waits for: cancellations */
-#define UD_IGNORE	0
-#define HEAP_NONE	SIZE_MAX
+#define UD_IGNORE 0
+#define HEAP_NONE SIZE_MAX
 /* a delay beyond ~34 years is a bug, and would overflow nanoseconds */
-#define TIMER_MAX_MS	(UINT64_C(1) << 40)
-#define NS_PER_MS	UINT64_C(1000000)
+#define TIMER_MAX_MS (UINT64_C(1) << 40)
+#define NS_PER_MS UINT64_C(1000000)
 
 enum obj_type {
 	OBJ_FD = 1,
@@ -65,23 +65,23 @@ struct obj {
 struct watch {
 	struct obj hdr;
 	int fd;
-	unsigned int events;		/* LOOP_IN | LOOP_OUT | LOOP_EDGE */
+	unsigned int events; /* LOOP_IN | LOOP_OUT | LOOP_EDGE */
 	loop_fd_cb cb;
 	void *arg;
-	uint32_t arm_seq;		/* seq of the poll we consider current */
-	bool armed;			/* that poll is in the kernel */
-	bool broken;			/* poll refused (bad fd): silent until modified */
+	uint32_t arm_seq; /* seq of the poll we consider current */
+	bool armed;	  /* that poll is in the kernel */
+	bool broken;	  /* poll refused (bad fd): silent until modified */
 };
 
 struct timer {
 	struct obj hdr;
-	uint64_t deadline_ns;		/* when it fires, jitter included */
-	uint64_t nominal_ns;		/* unjittered expiry: keeps a period's phase */
+	uint64_t deadline_ns; /* when it fires, jitter included */
+	uint64_t nominal_ns;  /* unjittered expiry: keeps a period's phase */
 	uint64_t period_ns;
 	uint64_t jitter_ns;
-	uint64_t order;			/* ties on deadline fire in arm order */
+	uint64_t order; /* ties on deadline fire in arm order */
 	bool periodic;
-	size_t heap_idx;		/* HEAP_NONE: disabled or firing */
+	size_t heap_idx; /* HEAP_NONE: disabled or firing */
 	loop_timer_cb cb;
 	void *arg;
 };
@@ -108,37 +108,37 @@ static struct {
 	struct io_uring ring;
 	pthread_mutex_t lock;
 	pthread_t thread;
-	bool multishot_ok;		/* cleared when the kernel refuses it */
+	bool multishot_ok; /* cleared when the kernel refuses it */
 	atomic_bool quit;
 	volatile sig_atomic_t quit_signo;
 
 	struct slot *slots;
-	size_t n_slots;			/* allocated */
-	size_t next_slot;		/* where the search for a free one starts */
+	size_t n_slots;	  /* allocated */
+	size_t next_slot; /* where the search for a free one starts */
 	size_t n_watches;
 
-	uint64_t *cancels;		/* user_data of polls to cancel */
+	uint64_t *cancels; /* user_data of polls to cancel */
 	size_t n_cancels, cap_cancels;
-	bool watches_dirty;		/* some watch may need arming */
+	bool watches_dirty; /* some watch may need arming */
 
 	struct timer **heap;
 	size_t n_heap, cap_heap;
 	size_t n_timers;
 	uint64_t timer_order;
-	bool in_timer_round;		/* run_timers() is dispatching */
+	bool in_timer_round; /* run_timers() is dispatching */
 	uint64_t round_now_ns;
 
 	struct loop_defer *defer_head, *defer_tail;
 
-	uint64_t rng;			/* splitmix64 state, for jitter */
+	uint64_t rng; /* splitmix64 state, for jitter */
 
 	int wake_fd;
 	int wake_id;
 
 	int sig_fd;
 	int sig_watch_id;
-	sigset_t sig_mask;		/* signals routed to sig_fd */
-	sigset_t sig_blocked_by_us;	/* to unblock in loop_fini() */
+	sigset_t sig_mask;	    /* signals routed to sig_fd */
+	sigset_t sig_blocked_by_us; /* to unblock in loop_fini() */
 	struct sig_handler sig_handlers[NSIG];
 	bool sigpipe_changed;
 	struct sigaction old_sigpipe;
@@ -269,7 +269,7 @@ static void watch_arm(struct watch *w)
 	struct io_uring_sqe *sqe = get_sqe();
 
 	if (!sqe) {
-		lp.watches_dirty = true;	/* retry next iteration */
+		lp.watches_dirty = true; /* retry next iteration */
 		return;
 	}
 	w->arm_seq++;
@@ -289,8 +289,7 @@ static void sync_watches(void)
 
 		if (!sqe) {
 			/* keep the rest for the next iteration */
-			memmove(lp.cancels, lp.cancels + i,
-				(lp.n_cancels - i) * sizeof(*lp.cancels));
+			memmove(lp.cancels, lp.cancels + i, (lp.n_cancels - i) * sizeof(*lp.cancels));
 			lp.n_cancels -= i;
 			goto arm;
 		}
@@ -430,7 +429,7 @@ static void dispatch_cqe(const struct cqe_copy *c)
 	w = (struct watch *)obj_lookup(id, OBJ_FD);
 	if (!w || !w->armed || w->arm_seq != seq) {
 		pthread_mutex_unlock(&lp.lock);
-		return;		/* a poll we cancelled or replaced */
+		return; /* a poll we cancelled or replaced */
 	}
 	if (!(c->flags & IORING_CQE_F_MORE)) {
 		/* the poll is over: level watches always end here, multishot
@@ -444,8 +443,8 @@ static void dispatch_cqe(const struct cqe_copy *c)
 	} else if (c->res == -ECANCELED) {
 		/* the kernel dropped it (e.g. exec or ring teardown): re-arm */
 	} else if (c->res < 0) {
-		log_err("cannot poll fd %d: %s; the watch stays silent until modified",
-			w->fd, strerror(-c->res));
+		log_err("cannot poll fd %d: %s; the watch stays silent until modified", w->fd,
+			strerror(-c->res));
 		w->broken = true;
 		revents = LOOP_ERR;
 	} else {
@@ -587,8 +586,8 @@ static void timer_schedule(struct timer *t, uint64_t nominal_ns, uint64_t now)
 	heap_push(t);
 }
 
-static int timer_add(uint64_t ms, uint64_t jitter_ms, bool periodic,
-		     loop_timer_cb cb, void *arg, int *id)
+static int timer_add(uint64_t ms, uint64_t jitter_ms, bool periodic, loop_timer_cb cb, void *arg,
+		     int *id)
 {
 	struct timer *t;
 	int err;
@@ -640,14 +639,12 @@ unlock:
 	return err;
 }
 
-int loop_add_timer(uint64_t delay_ms, uint64_t jitter_ms, loop_timer_cb cb,
-		   void *arg, int *id)
+int loop_add_timer(uint64_t delay_ms, uint64_t jitter_ms, loop_timer_cb cb, void *arg, int *id)
 {
 	return timer_add(delay_ms, jitter_ms, false, cb, arg, id);
 }
 
-int loop_add_periodic(uint64_t interval_ms, uint64_t jitter_ms,
-		      loop_timer_cb cb, void *arg, int *id)
+int loop_add_periodic(uint64_t interval_ms, uint64_t jitter_ms, loop_timer_cb cb, void *arg, int *id)
 {
 	return timer_add(interval_ms, jitter_ms, true, cb, arg, id);
 }
@@ -759,7 +756,7 @@ static void run_defers(void)
 	while (node) {
 		struct loop_defer *next = node->next;
 
-		node->fn(node->arg);	/* may free node */
+		node->fn(node->arg); /* may free node */
 		node = next;
 	}
 }
@@ -776,7 +773,7 @@ int loop_run_once(int timeout_ms)
 	if (!lp.initialised)
 		return -ENODEV;
 	if (!on_loop_thread())
-		return -EINVAL;	/* only the loop thread may touch the ring */
+		return -EINVAL; /* only the loop thread may touch the ring */
 	pthread_mutex_lock(&lp.lock);
 	sync_watches();
 	if (lp.defer_head || atomic_load(&lp.quit)) {
@@ -799,8 +796,7 @@ int loop_run_once(int timeout_ms)
 		ts.tv_nsec = (long long)(wait_ns % 1000000000u);
 		ret = io_uring_submit_and_wait_timeout(&lp.ring, &cqe, 1, &ts, NULL);
 	}
-	if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN &&
-	    ret != -EBUSY) {
+	if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 		log_err("cannot wait for events on io_uring: %s", strerror(-ret));
 		return ret;
 	}
@@ -974,8 +970,7 @@ int loop_add_signal(int signo, loop_signal_cb cb, void *arg)
 
 	if (lp.sig_fd < 0) {
 		lp.sig_fd = fd;
-		err = loop_add_fd(fd, LOOP_IN | LOOP_EDGE, signals_ready, NULL,
-				  &lp.sig_watch_id);
+		err = loop_add_fd(fd, LOOP_IN | LOOP_EDGE, signals_ready, NULL, &lp.sig_watch_id);
 		if (err) {
 			close(fd);
 			lp.sig_fd = -1;
@@ -1014,8 +1009,7 @@ static void quit_on_signal(int signo, pid_t sender_pid, void *arg)
 {
 	const char *abbrev = sigabbrev_np(signo);
 
-	log_notice("received SIG%s from pid %d; stopping", abbrev ? abbrev : "?",
-		   (int)sender_pid);
+	log_notice("received SIG%s from pid %d; stopping", abbrev ? abbrev : "?", (int)sender_pid);
 	lp.quit_signo = signo;
 	loop_quit();
 }
@@ -1023,8 +1017,7 @@ static void quit_on_signal(int signo, pid_t sender_pid, void *arg)
 static void reload_on_signal(int signo, pid_t sender_pid, void *arg)
 {
 	if (!lp.reload_cb) {
-		log_notice("received SIGHUP from pid %d; nothing to reload",
-			   (int)sender_pid);
+		log_notice("received SIGHUP from pid %d; nothing to reload", (int)sender_pid);
 		return;
 	}
 	log_notice("received SIGHUP from pid %d; reloading", (int)sender_pid);

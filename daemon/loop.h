@@ -40,12 +40,12 @@
 #include "tide.h"
 
 /* Event bits: the poll(2) ones, so they can be passed straight through. */
-#define LOOP_IN		POLLIN
-#define LOOP_OUT	POLLOUT
-#define LOOP_ERR	POLLERR		/* always reported, never requested */
-#define LOOP_HUP	POLLHUP		/* always reported, never requested */
+#define LOOP_IN POLLIN
+#define LOOP_OUT POLLOUT
+#define LOOP_ERR POLLERR /* always reported, never requested */
+#define LOOP_HUP POLLHUP /* always reported, never requested */
 /* Request flag: edge-triggered (multishot when the kernel has it). */
-#define LOOP_EDGE	(1u << 30)
+#define LOOP_EDGE (1u << 30)
 
 typedef void (*loop_fd_cb)(int fd, unsigned int revents, void *arg);
 typedef void (*loop_timer_cb)(void *arg);
@@ -86,8 +86,7 @@ uint64_t loop_now_ms(void);
 
 /* fd watches.  events: LOOP_IN and/or LOOP_OUT, optionally LOOP_EDGE;
  * 0 keeps the watch registered but silent. */
-int loop_add_fd(int fd, unsigned int events, loop_fd_cb cb, void *arg,
-		int *id) __tide_must_check;
+int loop_add_fd(int fd, unsigned int events, loop_fd_cb cb, void *arg, int *id) __tide_must_check;
 int loop_modify_fd(int id, unsigned int events);
 /* The fd is not closed: it belongs to the caller, who may close it once
  * this returns. */
@@ -105,10 +104,10 @@ int loop_remove_fd(int id);
  * A one-shot timer is removed just before its callback runs; its id is then
  * stale.
  */
-int loop_add_timer(uint64_t delay_ms, uint64_t jitter_ms, loop_timer_cb cb,
-		   void *arg, int *id) __tide_must_check;
-int loop_add_periodic(uint64_t interval_ms, uint64_t jitter_ms,
-		      loop_timer_cb cb, void *arg, int *id) __tide_must_check;
+int loop_add_timer(uint64_t delay_ms, uint64_t jitter_ms, loop_timer_cb cb, void *arg,
+		   int *id) __tide_must_check;
+int loop_add_periodic(uint64_t interval_ms, uint64_t jitter_ms, loop_timer_cb cb, void *arg,
+		      int *id) __tide_must_check;
 /*
  * Re-arm from now: a one-shot timer fires after ms, a periodic one gets
  * interval ms starting now.  ms < 0 disables the timer without removing it
@@ -138,8 +137,7 @@ void loop_defer(struct loop_defer *node, loop_defer_fn fn, void *arg);
  * Join the threads that may signal before loop_remove_eventfd().
  */
 struct loop_eventfd;
-int loop_add_eventfd(loop_eventfd_cb cb, void *arg,
-		     struct loop_eventfd **handle) __tide_must_check;
+int loop_add_eventfd(loop_eventfd_cb cb, void *arg, struct loop_eventfd **handle) __tide_must_check;
 int loop_eventfd_signal(struct loop_eventfd *handle);
 void loop_remove_eventfd(struct loop_eventfd *handle);
 

@@ -78,7 +78,7 @@
 
 #include "model.h"
 
-#define PAGE_HEADER_BYTES 8		/* save_page_header() with CONTINUE */
+#define PAGE_HEADER_BYTES 8 /* save_page_header() with CONTINUE */
 #define ZERO_PAGE_BYTES (PAGE_HEADER_BYTES + 1)
 #define THROTTLE_TRIGGER_PCT 50
 #define THROTTLE_INITIAL_PCT 20
@@ -90,15 +90,15 @@
 struct sim {
 	/* input, resolved */
 	double mem_pages, wss_pages, page_bytes;
-	double rate_bytes_per_ms;	/* pre-copy: min(cap, link) x ratio */
-	double link_bytes_per_ms;	/* stop and copy */
+	double rate_bytes_per_ms; /* pre-copy: min(cap, link) x ratio */
+	double link_bytes_per_ms; /* stop and copy */
 	double zero_frac;
 	double downtime_limit_ms, overhead_ms, max_time_ms;
 	bool auto_converge;
 	const struct model_curve *curve;
 	/* state */
 	double t_ms;
-	double rw, ro;			/* bitmap pages inside / outside the set */
+	double rw, ro; /* bitmap pages inside / outside the set */
 	double guest_ms_since_sync;
 	double sent_bytes, threshold_bytes, min_pending_bytes;
 	uint32_t syncs;
@@ -274,8 +274,9 @@ static void sim_finish(struct sim *s, struct model_result *out, bool converged)
 	out->why = converged ? MODEL_WHY_NONE : MODEL_WHY_DIRTY_FASTER;
 	out->throttle_pct = s->throttle_pct;
 	out->threshold_bytes = (uint64_t)llround(s->threshold_bytes);
-	out->min_pending_bytes = isinf(s->min_pending_bytes) ? 0 :
-				 (uint64_t)llround(s->min_pending_bytes);
+	out->min_pending_bytes = isinf(s->min_pending_bytes) ?
+					 0 :
+					 (uint64_t)llround(s->min_pending_bytes);
 	if (converged) {
 		/* ram_save_complete(): the last sync (right after an exact
 		 * one, so little is new) and the rest at the link's speed */
@@ -318,7 +319,7 @@ static void simulate(const struct model_input *in, struct model_result *out)
 					return;
 				}
 				if (bitmap_wire_bytes(&s) <= 0)
-					break;	/* nothing dirty yet: idle */
+					break; /* nothing dirty yet: idle */
 				continue;
 			}
 			sent = sim_send(&s, budget - used);
@@ -394,7 +395,7 @@ static void remedy_downtime(const struct model_input *in, struct model_result *o
 
 	for (; hi <= MODEL_MAX_DOWNTIME_LIMIT_MS * 2; lo = hi, hi *= 2) {
 		t.downtime_limit_ms = hi < MODEL_MAX_DOWNTIME_LIMIT_MS ? hi :
-				      MODEL_MAX_DOWNTIME_LIMIT_MS;
+									 MODEL_MAX_DOWNTIME_LIMIT_MS;
 		simulate(&t, &r);
 		if (r.converges) {
 			hi = t.downtime_limit_ms;
@@ -429,7 +430,7 @@ static void remedy_throttle(const struct model_input *in, struct model_result *o
 	struct model_result r;
 
 	if (in->auto_converge)
-		return;		/* already on, and it did not help */
+		return; /* already on, and it did not help */
 	t.auto_converge = true;
 	simulate(&t, &r);
 	if (!r.converges)
@@ -478,7 +479,7 @@ int model_predict_textbook(const struct model_input *in, struct model_result *ou
 		out->total_time_ms = (uint64_t)s.max_time_ms;
 		return 0;
 	}
-	v_bytes = bitmap_wire_bytes(&s);	/* round 0: all of RAM */
+	v_bytes = bitmap_wire_bytes(&s); /* round 0: all of RAM */
 	for (;;) {
 		double round_ms, next;
 

@@ -31,8 +31,8 @@
 #define MODEL_CURVE_MAX_POINTS 32
 
 struct model_curve_point {
-	uint32_t t_ms;			/* window length */
-	uint64_t pages;			/* distinct pages written in such a window */
+	uint32_t t_ms;	/* window length */
+	uint64_t pages; /* distinct pages written in such a window */
 };
 
 /*
@@ -57,11 +57,11 @@ int model_curve_init(struct model_curve *c, uint32_t page_bytes) __tide_must_che
  */
 int model_curve_add(struct model_curve *c, uint32_t t_ms, uint64_t pages) __tide_must_check;
 /* A sequential cycle over the set: W(t) = min(rate * t, wss). */
-int model_curve_sequential(struct model_curve *c, uint32_t page_bytes,
-			   uint64_t rate_bytes_per_s, uint64_t wss_bytes) __tide_must_check;
+int model_curve_sequential(struct model_curve *c, uint32_t page_bytes, uint64_t rate_bytes_per_s,
+			   uint64_t wss_bytes) __tide_must_check;
 /* Uniform random writes: W(t) = wss * (1 - exp(-rate * t / wss)). */
-int model_curve_random(struct model_curve *c, uint32_t page_bytes,
-		       uint64_t rate_bytes_per_s, uint64_t wss_bytes) __tide_must_check;
+int model_curve_random(struct model_curve *c, uint32_t page_bytes, uint64_t rate_bytes_per_s,
+		       uint64_t wss_bytes) __tide_must_check;
 
 /* W(t_ms) in pages (fractional between points). */
 double model_curve_pages(const struct model_curve *c, double t_ms);
@@ -72,12 +72,12 @@ double model_curve_rate_pages_per_s(const struct model_curve *c);
 
 /* ---- the prediction ----------------------------------------------------- */
 
-#define MODEL_DEFAULT_MAX_TIME_MS 60000		/* give up after a minute */
-#define MODEL_PERIOD_MS 100			/* QEMU's BUFFER_DELAY */
-#define MODEL_MAX_DOWNTIME_LIMIT_MS 60000	/* the downtime remedy looks no further */
+#define MODEL_DEFAULT_MAX_TIME_MS 60000	  /* give up after a minute */
+#define MODEL_PERIOD_MS 100		  /* QEMU's BUFFER_DELAY */
+#define MODEL_MAX_DOWNTIME_LIMIT_MS 60000 /* the downtime remedy looks no further */
 
 struct model_input {
-	uint64_t memory_bytes;		/* guest RAM */
+	uint64_t memory_bytes; /* guest RAM */
 	const struct model_curve *curve;
 	/* QEMU's max-bandwidth (libvirt's --bandwidth, MiB/s << 20) */
 	uint64_t bandwidth_bytes_per_s;
@@ -89,10 +89,10 @@ struct model_input {
 	uint64_t link_bytes_per_s;
 	/* measured pre-copy throughput / min(cap, link) (calibration; 0: 1) */
 	double throughput_ratio;
-	uint32_t downtime_limit_ms;	/* QEMU's downtime-limit (default 300) */
+	uint32_t downtime_limit_ms; /* QEMU's downtime-limit (default 300) */
 	/* downtime beyond sending the last pages: device state, stop, resume */
 	uint32_t switchover_overhead_ms;
-	uint32_t max_time_ms;		/* give up after (0: MODEL_DEFAULT_MAX_TIME_MS) */
+	uint32_t max_time_ms; /* give up after (0: MODEL_DEFAULT_MAX_TIME_MS) */
 	/* zero pages among the memory outside the working set, 0..1 */
 	double zero_page_fraction;
 	/* simulate QEMU's auto-converge (cpu-throttle-initial 20, increment 10) */
@@ -100,16 +100,16 @@ struct model_input {
 };
 
 enum model_why {
-	MODEL_WHY_NONE,			/* converges */
-	MODEL_WHY_NO_BANDWIDTH,		/* bandwidth 0: nothing ever moves */
+	MODEL_WHY_NONE,		/* converges */
+	MODEL_WHY_NO_BANDWIDTH, /* bandwidth 0: nothing ever moves */
 	/* still above the threshold when max_time_ms ran out */
 	MODEL_WHY_DIRTY_FASTER,
-	MODEL_WHY_BAD_INPUT,		/* model_predict returned -EINVAL */
+	MODEL_WHY_BAD_INPUT, /* model_predict returned -EINVAL */
 };
 
 /* What one migration costs (or a remedy's migration). */
 struct model_cost {
-	bool found;			/* a remedy: one was found */
+	bool found; /* a remedy: one was found */
 	uint64_t total_time_ms;
 	uint64_t downtime_ms;
 	uint64_t bytes_sent;
@@ -119,24 +119,24 @@ struct model_cost {
 struct model_result {
 	bool converges;
 	enum model_why why;
-	uint64_t total_time_ms;		/* start to resume on the destination */
-	uint64_t downtime_ms;		/* final pages at link speed + overhead */
-	uint64_t bytes_sent;		/* on the wire, page headers included */
+	uint64_t total_time_ms; /* start to resume on the destination */
+	uint64_t downtime_ms;	/* final pages at link speed + overhead */
+	uint64_t bytes_sent;	/* on the wire, page headers included */
 	/* dirty_sync_count: setup, every exact figure, completion (libvirt's
 	 * memory_iteration) */
 	uint32_t rounds;
-	uint32_t throttle_pct;		/* auto-converge's throttle at the end */
-	uint64_t threshold_bytes;	/* the last bandwidth x downtime limit */
+	uint32_t throttle_pct;	  /* auto-converge's throttle at the end */
+	uint64_t threshold_bytes; /* the last bandwidth x downtime limit */
 	/* the smallest exact figure seen after round 0 (what had to fit) */
 	uint64_t min_pending_bytes;
-	uint64_t final_pending_bytes;	/* what the stop-and-copy phase sent */
+	uint64_t final_pending_bytes; /* what the stop-and-copy phase sent */
 	/* Remedies, computed only when it does not converge; each changes
 	 * one input, its cost says what that migration would cost. */
-	uint64_t need_bandwidth_bytes_per_s;	/* cap (and link) */
+	uint64_t need_bandwidth_bytes_per_s; /* cap (and link) */
 	struct model_cost bandwidth_cost;
 	uint32_t need_downtime_limit_ms;
 	struct model_cost downtime_cost;
-	uint32_t need_throttle_pct;		/* auto-converge's throttle reached */
+	uint32_t need_throttle_pct; /* auto-converge's throttle reached */
 	struct model_cost throttle_cost;
 };
 
@@ -166,7 +166,7 @@ const char *model_why_name(enum model_why why);
  * last pages' transfer, the device-state time.
  */
 struct model_calib {
-	double throughput_ratio;	/* reached / min(cap, link), 1 before any sample */
+	double throughput_ratio; /* reached / min(cap, link), 1 before any sample */
 	double switchover_overhead_ms;
 	double device_state_ms;
 	uint32_t samples;
@@ -174,16 +174,16 @@ struct model_calib {
 
 /* A finished migration as libvirt's job stats report it. */
 struct model_calib_sample {
-	uint64_t bandwidth_bytes_per_s;	/* the cap it ran under */
+	uint64_t bandwidth_bytes_per_s; /* the cap it ran under */
 	uint64_t link_bytes_per_s;	/* 0: the cap */
 	uint64_t precopy_bytes;		/* sent while the guest ran */
 	uint64_t precopy_ms;
 	uint64_t downtime_ms;
-	uint64_t downtime_bytes;	/* sent while the guest was stopped */
-	uint64_t device_state_ms;	/* 0: not known, left as it was */
+	uint64_t downtime_bytes;  /* sent while the guest was stopped */
+	uint64_t device_state_ms; /* 0: not known, left as it was */
 };
 
-#define MODEL_CALIB_ALPHA 0.3		/* weight of the newest sample */
+#define MODEL_CALIB_ALPHA 0.3 /* weight of the newest sample */
 
 void model_calib_init(struct model_calib *c);
 /* Fold one finished migration in (the first one is taken as is). */
@@ -198,9 +198,9 @@ void model_calib_apply(const struct model_calib *c, struct model_input *in);
  * in err (may be NULL).  load: -ENOENT when there is no file yet (c is
  * then model_calib_init()'s), -EINVAL for a file that is not one.
  */
-int model_calib_save(const char *dir, const char *dest, const struct model_calib *c,
-		     char *err, size_t err_bytes) __tide_must_check;
-int model_calib_load(const char *dir, const char *dest, struct model_calib *c,
-		     char *err, size_t err_bytes) __tide_must_check;
+int model_calib_save(const char *dir, const char *dest, const struct model_calib *c, char *err,
+		     size_t err_bytes) __tide_must_check;
+int model_calib_load(const char *dir, const char *dest, struct model_calib *c, char *err,
+		     size_t err_bytes) __tide_must_check;
 
 #endif /* TIDE_MODEL_H */

@@ -104,8 +104,7 @@ static bool dest_ok(const char *dest)
 		char ch = dest[i];
 
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_' ||
-		      ch == ':'))
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_' || ch == ':'))
 			return false;
 	}
 	return true;
@@ -135,8 +134,8 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int model_calib_save(const char *dir, const char *dest, const struct model_calib *c,
-		     char *err, size_t err_bytes)
+int model_calib_save(const char *dir, const char *dest, const struct model_calib *c, char *err,
+		     size_t err_bytes)
 {
 	char path[4096], tmp[4096];
 	struct json_object *o;
@@ -224,8 +223,7 @@ static int read_small(const char *path, char *buf, size_t buf_bytes, size_t *len
 }
 
 /* A number field, finite and within [min, max]. */
-static bool get_number(struct json_object *o, const char *key, double min, double max,
-		       double *out)
+static bool get_number(struct json_object *o, const char *key, double min, double max, double *out)
 {
 	struct json_object *v;
 	double d;
@@ -240,8 +238,8 @@ static bool get_number(struct json_object *o, const char *key, double min, doubl
 	return true;
 }
 
-int model_calib_load(const char *dir, const char *dest, struct model_calib *c,
-		     char *err, size_t err_bytes)
+int model_calib_load(const char *dir, const char *dest, struct model_calib *c, char *err,
+		     size_t err_bytes)
 {
 	char path[4096], buf[CALIB_MAX_FILE_BYTES];
 	enum json_tokener_error jerr = json_tokener_success;
@@ -285,9 +283,9 @@ int model_calib_load(const char *dir, const char *dest, struct model_calib *c,
 		end++;
 	if (!o || jerr != json_tokener_success || end < len) {
 		set_err(err, err_bytes, "'%s' is not a calibration file: %s", path,
-			o ? "data after the JSON object" :
+			o			      ? "data after the JSON object" :
 			jerr == json_tokener_continue ? "truncated JSON" :
-			json_tokener_error_desc(jerr));
+							json_tokener_error_desc(jerr));
 		json_object_put(o);
 		return -EINVAL;
 	}
@@ -296,8 +294,7 @@ int model_calib_load(const char *dir, const char *dest, struct model_calib *c,
 	else if (!get_number(o, "version", CALIB_VERSION, CALIB_VERSION, &version))
 		bad = "no \"version\": 1";
 	else if (!json_object_object_get_ex(o, "dest", &v) ||
-		 !json_object_is_type(v, json_type_string) ||
-		 strcmp(json_object_get_string(v), dest))
+		 !json_object_is_type(v, json_type_string) || strcmp(json_object_get_string(v), dest))
 		bad = "\"dest\" is not this destination";
 	else if (!get_number(o, "throughput_ratio", 0.001, 1.5, &ratio))
 		bad = "\"throughput_ratio\" missing or outside 0.001..1.5";

@@ -52,8 +52,8 @@ static int check_shape(struct model_curve *c, uint32_t page_bytes, uint64_t rate
 	return 0;
 }
 
-int model_curve_sequential(struct model_curve *c, uint32_t page_bytes,
-			   uint64_t rate_bytes_per_s, uint64_t wss_bytes)
+int model_curve_sequential(struct model_curve *c, uint32_t page_bytes, uint64_t rate_bytes_per_s,
+			   uint64_t wss_bytes)
 {
 	uint64_t wss_pages;
 	double fill_ms;
@@ -75,8 +75,8 @@ int model_curve_sequential(struct model_curve *c, uint32_t page_bytes,
 	return err;
 }
 
-int model_curve_random(struct model_curve *c, uint32_t page_bytes,
-		       uint64_t rate_bytes_per_s, uint64_t wss_bytes)
+int model_curve_random(struct model_curve *c, uint32_t page_bytes, uint64_t rate_bytes_per_s,
+		       uint64_t wss_bytes)
 {
 	const uint32_t n = MODEL_CURVE_MAX_POINTS;
 	double tau_ms, t_end_ms, t_prev = 0;

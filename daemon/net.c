@@ -21,8 +21,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "net.h"		/* daemon/net.h: the API */
-#include "net_abi.h"	/* shared with BPF */
+#include "net.h"     /* daemon/net.h: the API */
+#include "net_abi.h" /* shared with BPF */
 #include "nl.h"
 #include "net.skel.h"
 
@@ -35,10 +35,10 @@
 #endif
 
 /* uapi of Linux >= 6.6; the distro's linux/bpf.h may predate tcx */
-#define NET_BPF_TCX_INGRESS	((enum bpf_attach_type)46)
-#define NET_BPF_TCX_EGRESS	((enum bpf_attach_type)47)
+#define NET_BPF_TCX_INGRESS ((enum bpf_attach_type)46)
+#define NET_BPF_TCX_EGRESS ((enum bpf_attach_type)47)
 #ifndef BPF_F_BEFORE
-#define BPF_F_BEFORE		(1U << 3)
+#define BPF_F_BEFORE (1U << 3)
 #endif
 
 enum net_drops {
@@ -50,13 +50,13 @@ enum net_drops {
 struct net_watch {
 	char ifname[IFNAMSIZ];
 	uint32_t vm_slot;
-	int ifindex;			/* attached to this ifindex; 0 if not */
-	int err;			/* last attach error, 0 if none */
+	int ifindex; /* attached to this ifindex; 0 if not */
+	int err;     /* last attach error, 0 if none */
 	uint32_t attach_seq;
-	bool qdisc_created;		/* tc mode: the clsact qdisc is ours */
-	struct bpf_link *link_in;	/* tcx mode */
+	bool qdisc_created;	  /* tc mode: the clsact qdisc is ours */
+	struct bpf_link *link_in; /* tcx mode */
 	struct bpf_link *link_out;
-	struct net_counters last;	/* summed counters when last detached */
+	struct net_counters last; /* summed counters when last detached */
 };
 
 struct net_ctx {
@@ -65,15 +65,15 @@ struct net_ctx {
 	uint16_t tc_priority;
 	net_link_fn link_cb;
 	void *link_cb_arg;
-	struct tnl *nl_ev;		/* RTNLGRP_LINK, non-blocking */
-	struct tnl *nl_req;		/* requests */
+	struct tnl *nl_ev;  /* RTNLGRP_LINK, non-blocking */
+	struct tnl *nl_req; /* requests */
 	struct net_bpf *obj;
 	int ncpus;
-	int fast_cpus;			/* CPUs with fast rows: min(ncpus, NET_FAST_CPUS) */
-	struct net_counters *percpu;	/* lookup buffer, ncpus entries */
+	int fast_cpus;		     /* CPUs with fast rows: min(ncpus, NET_FAST_CPUS) */
+	struct net_counters *percpu; /* lookup buffer, ncpus entries */
 	struct net_watch *w;
 	size_t nw, cap;
-	int ev_err;			/* first error while handling events */
+	int ev_err; /* first error while handling events */
 };
 
 static struct net_watch *watch_by_name(struct net_ctx *ctx, const char *ifname)
@@ -128,10 +128,11 @@ static int load_bpf(struct net_ctx *ctx, const struct net_opts *opts)
 	if (opts->no_drops)
 		first = NET_DROPS_NONE;
 	else if (libbpf_find_vmlinux_btf_id("kfree_skb", BPF_TRACE_RAW_TP) < 0)
-		first = NET_DROPS_RAW_TP;	/* no BTF for the tracepoint */
+		first = NET_DROPS_RAW_TP; /* no BTF for the tracepoint */
 
 	/* try the drop counter as tp_btf, then raw_tp, then go without it */
-	for (enum net_drops d = first; ; d = d == NET_DROPS_TP_BTF ? NET_DROPS_RAW_TP : NET_DROPS_NONE) {
+	for (enum net_drops d = first;;
+	     d = d == NET_DROPS_TP_BTF ? NET_DROPS_RAW_TP : NET_DROPS_NONE) {
 		struct net_bpf *obj = net_bpf__open();
 
 		if (!obj)
@@ -139,14 +140,18 @@ static int load_bpf(struct net_ctx *ctx, const struct net_opts *opts)
 		obj->rodata->targ_netns_ino = ino;
 		err = bpf_map__set_max_entries(obj->maps.net_counters, max_ifaces);
 		if (!err && ctx->mode == NET_ATTACH_TCX) {
-			err = bpf_program__set_expected_attach_type(obj->progs.net_ingress, NET_BPF_TCX_INGRESS);
+			err = bpf_program__set_expected_attach_type(obj->progs.net_ingress,
+								    NET_BPF_TCX_INGRESS);
 			if (!err)
-				err = bpf_program__set_expected_attach_type(obj->progs.net_egress, NET_BPF_TCX_EGRESS);
+				err = bpf_program__set_expected_attach_type(obj->progs.net_egress,
+									    NET_BPF_TCX_EGRESS);
 		}
 		if (!err)
-			err = bpf_program__set_autoload(obj->progs.net_kfree_skb_btf, d == NET_DROPS_TP_BTF);
+			err = bpf_program__set_autoload(obj->progs.net_kfree_skb_btf,
+							d == NET_DROPS_TP_BTF);
 		if (!err)
-			err = bpf_program__set_autoload(obj->progs.net_kfree_skb_raw, d == NET_DROPS_RAW_TP);
+			err = bpf_program__set_autoload(obj->progs.net_kfree_skb_raw,
+							d == NET_DROPS_RAW_TP);
 		if (!err)
 			err = net_bpf__load(obj);
 		/* attaches the drop counter only: tc programs have no auto-attach */
@@ -180,8 +185,8 @@ static int read_counters(struct net_ctx *ctx, int ifindex, struct net_counters *
 	__u32 key = ifindex;
 	int err;
 
-	err = bpf_map__lookup_elem(ctx->obj->maps.net_counters, &key, sizeof(key),
-				   ctx->percpu, sizeof(*ctx->percpu) * ctx->ncpus, 0);
+	err = bpf_map__lookup_elem(ctx->obj->maps.net_counters, &key, sizeof(key), ctx->percpu,
+				   sizeof(*ctx->percpu) * ctx->ncpus, 0);
 	if (err)
 		return err;
 	memset(sum, 0, sizeof(*sum));
@@ -215,10 +220,10 @@ static int counters_create(struct net_ctx *ctx, int ifindex)
 
 	memset(ctx->percpu, 0, sizeof(*ctx->percpu) * ctx->ncpus);
 	/* BPF_ANY: a stale entry (ifindex reused) restarts from zero */
-	err = bpf_map__update_elem(ctx->obj->maps.net_counters, &key, sizeof(key),
-				   ctx->percpu, sizeof(*ctx->percpu) * ctx->ncpus, BPF_ANY);
+	err = bpf_map__update_elem(ctx->obj->maps.net_counters, &key, sizeof(key), ctx->percpu,
+				   sizeof(*ctx->percpu) * ctx->ncpus, BPF_ANY);
 	if (err || !ctx->fast_cpus || fast_row(ctx, 0, ifindex)->ifindex)
-		return err;	/* the row is another link's: the hash counts this one */
+		return err; /* the row is another link's: the hash counts this one */
 	/* programs are not on the link yet: zero, then claim (BPF tests the owner) */
 	for (int cpu = 0; cpu < ctx->fast_cpus; cpu++) {
 		volatile struct net_fast *f = fast_row(ctx, cpu, ifindex);
@@ -301,7 +306,7 @@ static int tc_qdisc_release(struct net_ctx *ctx, struct net_watch *w, int ifinde
 	if (n_out < 0)
 		return n_out;
 	if (n_in || n_out)
-		return 0;	/* someone else's filters now live there: leave it */
+		return 0; /* someone else's filters now live there: leave it */
 	return bpf_tc_hook_destroy(&hook);
 }
 
@@ -319,7 +324,7 @@ static int tc_attach(struct net_ctx *ctx, struct net_watch *w, int ifindex)
 		err = bpf_tc_hook_create(&hook);
 		if (err && err != -EEXIST)
 			return err;
-		w->qdisc_created = !err;	/* EEXIST: someone created it meanwhile */
+		w->qdisc_created = !err; /* EEXIST: someone created it meanwhile */
 	} else {
 		w->qdisc_created = false;
 	}
@@ -455,7 +460,7 @@ static int watch_sync(struct net_ctx *ctx, struct net_watch *w)
 		return 0;
 	}
 	err = watch_attach(ctx, w, link.ifindex);
-	if (err == -ENODEV)	/* went away meanwhile: its event is queued */
+	if (err == -ENODEV) /* went away meanwhile: its event is queued */
 		err = w->err = 0;
 	return err;
 }
@@ -480,8 +485,8 @@ static void on_link(void *arg, int msgtype, const struct tnl_link *link)
 	if (err && !ctx->ev_err)
 		ctx->ev_err = err;
 	if (ctx->link_cb)
-		ctx->link_cb(ctx->link_cb_arg, link->ifindex, link->ifname,
-			     msgtype == RTM_NEWLINK, msgtype == RTM_DELLINK);
+		ctx->link_cb(ctx->link_cb_arg, link->ifindex, link->ifname, msgtype == RTM_NEWLINK,
+			     msgtype == RTM_DELLINK);
 }
 
 int net_process_events(struct net_ctx *ctx)
@@ -669,7 +674,8 @@ int net_init(struct net_ctx **out, const struct net_opts *opts)
 	err = load_bpf(ctx, opts);
 	if (err)
 		goto fail;
-	ctx->fast_cpus = ctx->obj->bss ? (ctx->ncpus < NET_FAST_CPUS ? ctx->ncpus : NET_FAST_CPUS) : 0;
+	ctx->fast_cpus = ctx->obj->bss ? (ctx->ncpus < NET_FAST_CPUS ? ctx->ncpus : NET_FAST_CPUS) :
+					 0;
 done:
 	*out = ctx;
 	return 0;
@@ -697,18 +703,25 @@ void net_fini(struct net_ctx *ctx)
 const char *net_attach_mode_name(const struct net_ctx *ctx)
 {
 	switch (ctx->mode) {
-	case NET_ATTACH_TCX:	return "tcx";
-	case NET_ATTACH_TC:	return "tc";
-	case NET_ATTACH_NETLINK: return "netlink";
-	default:		return "?";
+	case NET_ATTACH_TCX:
+		return "tcx";
+	case NET_ATTACH_TC:
+		return "tc";
+	case NET_ATTACH_NETLINK:
+		return "netlink";
+	default:
+		return "?";
 	}
 }
 
 const char *net_drops_source(const struct net_ctx *ctx)
 {
 	switch (ctx->drops) {
-	case NET_DROPS_TP_BTF:	return "tp_btf/kfree_skb";
-	case NET_DROPS_RAW_TP:	return "raw_tp/kfree_skb";
-	default:		return "none";
+	case NET_DROPS_TP_BTF:
+		return "tp_btf/kfree_skb";
+	case NET_DROPS_RAW_TP:
+		return "raw_tp/kfree_skb";
+	default:
+		return "none";
 	}
 }

@@ -29,9 +29,9 @@ struct peer {
 	char *name;
 	char *uri;
 	struct vconn *vc;
-	struct poll_call *in_flight;	/* its p is cleared if the peer goes first */
-	bool failing;			/* the last read failed: log changes only */
-	uint64_t last_ok_ms;		/* monotonic; 0: never */
+	struct poll_call *in_flight; /* its p is cleared if the peer goes first */
+	bool failing;		     /* the last read failed: log changes only */
+	uint64_t last_ok_ms;	     /* monotonic; 0: never */
 	uint32_t cpus, cpu_mhz;
 	uint64_t memory_bytes, free_memory_bytes;
 	uint64_t polls_ok, polls_failed;
@@ -39,7 +39,7 @@ struct peer {
 };
 
 struct poll_call {
-	struct peer *p;			/* NULL once the peer is gone */
+	struct peer *p; /* NULL once the peer is gone */
 	virNodeInfo info;
 	uint64_t free_bytes;
 };
@@ -47,7 +47,7 @@ struct poll_call {
 static struct {
 	bool inited;
 	struct peer_opts o;
-	struct peer **peers;		/* each its own allocation: vconn holds it */
+	struct peer **peers; /* each its own allocation: vconn holds it */
 	size_t n_peers;
 	int timer;
 } ps;
@@ -96,7 +96,7 @@ static void poll_done(int result, const char *err, void *arg)
 	p->last_ok_ms = loop_now_ms();
 	p->cpus = c->info.cpus;
 	p->cpu_mhz = c->info.mhz;
-	p->memory_bytes = (uint64_t)c->info.memory << 10;	/* KiB */
+	p->memory_bytes = (uint64_t)c->info.memory << 10; /* KiB */
 	p->free_memory_bytes = c->free_bytes;
 }
 
@@ -145,7 +145,7 @@ static void on_state(struct vconn *vc, bool up, void *arg)
 
 	if (up) {
 		log_info("peer '%s': connected to '%s'", p->name, p->uri);
-		poll_one(p);	/* figures now, not a poll interval later */
+		poll_one(p); /* figures now, not a poll interval later */
 	}
 }
 
@@ -275,8 +275,8 @@ void peer_fill_json(const char *name, struct json_object *obj)
 	if (!p)
 		return;
 	ADD(obj, "connected", json_object_new_boolean(vconn_connected(p->vc)));
-	ADD(obj, "last_ok_age_ms", p->last_ok_ms ?
-	    json_object_new_int64((int64_t)(loop_now_ms() - p->last_ok_ms)) : NULL);
+	ADD(obj, "last_ok_age_ms",
+	    p->last_ok_ms ? json_object_new_int64((int64_t)(loop_now_ms() - p->last_ok_ms)) : NULL);
 	ADD(obj, "cpus", json_object_new_int64(p->cpus));
 	ADD(obj, "cpu_mhz", json_object_new_int64(p->cpu_mhz));
 	ADD(obj, "memory_bytes", json_object_new_int64((int64_t)p->memory_bytes));

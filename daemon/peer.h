@@ -20,9 +20,9 @@ struct conf_peer;
 struct peer_opts {
 	const struct conf_peer *peers;
 	size_t n_peers;
-	uint32_t poll_ms;		/* 0: 5000 */
-	uint32_t call_timeout_ms;	/* 0: vconn's default */
-	uint32_t reconnect_max_ms;	/* 0: vconn's default */
+	uint32_t poll_ms;	   /* 0: 5000 */
+	uint32_t call_timeout_ms;  /* 0: vconn's default */
+	uint32_t reconnect_max_ms; /* 0: vconn's default */
 };
 
 /* Needs loop and vconn.  Peers that do not answer are no error. */

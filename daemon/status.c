@@ -19,7 +19,7 @@
 #include "work.h"
 
 static struct {
-	uint64_t start_ms;	/* monotonic: uptime must not jump with the clock */
+	uint64_t start_ms; /* monotonic: uptime must not jump with the clock */
 	bool registered;
 } ss;
 
@@ -36,7 +36,8 @@ int status_fill(struct json_object *reply)
 
 	ADD(reply, "version", json_object_new_string(TIDE_VERSION));
 	ADD(reply, "pid", json_object_new_int((int)getpid()));
-	ADD(reply, "uptime_s", json_object_new_int64((int64_t)((util_monotonic_ms() - ss.start_ms) / 1000)));
+	ADD(reply, "uptime_s",
+	    json_object_new_int64((int64_t)((util_monotonic_ms() - ss.start_ms) / 1000)));
 	ADD(reply, "config", json_object_new_string(conf_file()));
 	if (!c)
 		return -ENODEV;
@@ -67,8 +68,8 @@ int status_fill(struct json_object *reply)
 	ADD(reply, "ring_samples", json_object_new_int64(c->ring_samples));
 	ADD(reply, "max_vms", json_object_new_int64(c->max_vms));
 	ADD(reply, "host_cpus", json_object_new_int64(c->host_cpus));
-	ADD(reply, "textfile_enabled", json_object_new_boolean(c->textfile_enabled &&
-							       c->textfile_dir[0]));
+	ADD(reply, "textfile_enabled",
+	    json_object_new_boolean(c->textfile_enabled && c->textfile_dir[0]));
 	ADD(reply, "vms", json_object_new_int64(store_vm_count()));
 	src = sources_get();
 	collectors = json_object_new_object();

@@ -44,16 +44,16 @@
 #include "work.h"
 
 static struct {
-	const char *config_path;	/* NULL: TIDE_DEFAULT_CONFIG, may be absent */
+	const char *config_path; /* NULL: TIDE_DEFAULT_CONFIG, may be absent */
 	bool foreground;
 	bool debug;
 	bool probe;
 	bool json;
 	bool check_config;
-	int ready_fd;			/* daemonizing: tells the parent we are up */
+	int ready_fd; /* daemonizing: tells the parent we are up */
 	struct util_pidfile pidfile;
-	int net_watch_id;		/* net_fd() in the loop */
-	int last_net_err;		/* net events: logged once per distinct error */
+	int net_watch_id; /* net_fd() in the loop */
+	int last_net_err; /* net events: logged once per distinct error */
 } env = {
 	.ready_fd = -1,
 	.pidfile = { .fd = -1 },
@@ -107,17 +107,15 @@ static void usage(FILE *out)
 static int parse_args(int argc, char **argv)
 {
 	enum { OPT_PROBE = 0x100 };
-	static const struct option options[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "check-config", no_argument, NULL, 't' },
-		{ "probe", no_argument, NULL, OPT_PROBE },
-		{ "json", no_argument, NULL, 'j' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	static const struct option options[] = { { "config", required_argument, NULL, 'c' },
+						 { "foreground", no_argument, NULL, 'f' },
+						 { "debug", no_argument, NULL, 'd' },
+						 { "check-config", no_argument, NULL, 't' },
+						 { "probe", no_argument, NULL, OPT_PROBE },
+						 { "json", no_argument, NULL, 'j' },
+						 { "version", no_argument, NULL, 'V' },
+						 { "help", no_argument, NULL, 'h' },
+						 { 0 } };
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "c:fdtjVh", options, NULL)) >= 0) {
@@ -174,8 +172,9 @@ static int run_probe(void)
 
 		if (!o)
 			return 1;
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n",
+		       json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
 		feat_print_plain(stdout, &f);
@@ -279,7 +278,7 @@ static void on_reload(void *arg)
 	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
 		 (unsigned long long)(util_monotonic_ns() / 1000));
 	util_sd_notify(msg);
-	conf_reload();		/* logs both outcomes */
+	conf_reload(); /* logs both outcomes */
 	util_sd_notify("READY=1");
 }
 
@@ -315,15 +314,15 @@ static int start_state(void)
 	if (!err)
 		err = util_mkdir_p(dir, 0755, failed, sizeof(failed));
 	if (err) {
-		log_err("cannot create directory '%s': %s", failed[0] ? failed : dir,
-			strerror(-err));
+		log_err("cannot create directory '%s': %s", failed[0] ? failed : dir, strerror(-err));
 		return err;
 	}
 	snprintf(path, sizeof(path), "%s/tided.pid", dir);
 	err = util_pidfile_acquire(&env.pidfile, path, &holder);
 	if (err == -EEXIST) {
 		log_err("another tided (pid %d) holds '%s'; stop it first, or give this "
-			"one its own control_socket", (int)holder, path);
+			"one its own control_socket",
+			(int)holder, path);
 		return err;
 	}
 	if (err) {
@@ -383,7 +382,8 @@ static int start_net(void)
 	sources_open_net(&o);
 	if (!sources_get()->net)
 		return 0;
-	err = loop_add_fd(net_fd(sources_get()->net), LOOP_IN, on_net_events, NULL, &env.net_watch_id);
+	err = loop_add_fd(net_fd(sources_get()->net), LOOP_IN, on_net_events, NULL,
+			  &env.net_watch_id);
 	if (err)
 		log_err("cannot watch the rtnetlink socket: %s", strerror(-err));
 	return err;
@@ -410,17 +410,16 @@ static int start_collect(void)
 	const struct sources *src = sources_get();
 	struct collect_opts o = {
 		/* the sources chosen above: BPF, /proc or netlink, each as it could */
-		.readers = sources_readers(),
-		.ring_samples = c->ring_samples,
-		.max_vms = c->max_vms,
-		.tick_ms = c->tick_ms,
+		.readers = sources_readers(), .ring_samples = c->ring_samples,
+		.max_vms = c->max_vms,	      .tick_ms = c->tick_ms,
 		.host_cpus = c->host_cpus,
 	};
 	int err;
 
 	if (src->degraded)
 		log_err("DEGRADED mode: cpu from %s, net from %s (see above why); `tidectl status` "
-			"says so too", src->cpu_mode, src->net_mode);
+			"says so too",
+			src->cpu_mode, src->net_mode);
 	err = collect_init(&o);
 	if (err)
 		log_err("cannot start the collection: %s", strerror(-err));
@@ -534,7 +533,7 @@ int main(int argc, char **argv)
 
 	log_init("tided", LOG_TO_STDERR, env.debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	if (conf_init(env.config_path))
-		return 1;	/* the error names the file and line */
+		return 1; /* the error names the file and line */
 	if (env.check_config) {
 		printf("configuration %s'%s' is valid\n", conf_get()->path ? "" : "(absent) ",
 		       conf_file());
@@ -553,8 +552,8 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	tell_ready();
-	log_notice("tided %s started (pid %d); control socket '%s'", TIDE_VERSION,
-		   (int)getpid(), conf_get()->control_socket);
+	log_notice("tided %s started (pid %d); control socket '%s'", TIDE_VERSION, (int)getpid(),
+		   conf_get()->control_socket);
 
 	err = loop_run();
 	quit_signo = loop_quit_signal();

@@ -44,15 +44,15 @@ enum vj_kind {
 };
 
 struct vconn {
-	struct vconn *next;		/* every open vconn */
-	struct vconn_opts o;		/* o.uri points at uri */
+	struct vconn *next;  /* every open vconn */
+	struct vconn_opts o; /* o.uri points at uri */
 	char *uri;
-	struct work_queue *q;		/* NULL once going away */
+	struct work_queue *q; /* NULL once going away */
 	enum vc_state state;
-	bool closing;			/* vconn_close(): the close job is the last */
-	bool down_told;			/* on_state(false) given since the last up */
-	virConnectPtr conn;		/* VC_UP */
-	bool close_cb;			/* conn has our close callback */
+	bool closing;	    /* vconn_close(): the close job is the last */
+	bool down_told;	    /* on_state(false) given since the last up */
+	virConnectPtr conn; /* VC_UP */
+	bool close_cb;	    /* conn has our close callback */
 	uint32_t backoff_ms;
 	int reconnect_timer;
 	uint32_t opens;
@@ -104,7 +104,7 @@ static const char *close_reason(int reason)
 	};
 
 	return reason >= 0 && reason < (int)ARRAY_SIZE(why) && why[reason] ? why[reason] :
-	       "unknown reason";
+									     "unknown reason";
 }
 
 /* ---- the close callback: any thread ---------------------------------------- */
@@ -285,7 +285,7 @@ static void arm_reconnect(struct vconn *vc)
 	if (loop_add_timer(vc->backoff_ms, vc->backoff_ms / 10, reconnect, vc, &vc->reconnect_timer))
 		vc->reconnect_timer = 0;
 	vc->backoff_ms = vc->backoff_ms * 2 > vc->o.reconnect_max_ms ? vc->o.reconnect_max_ms :
-			 vc->backoff_ms * 2;
+								       vc->backoff_ms * 2;
 }
 
 static void start_open(struct vconn *vc)
@@ -358,7 +358,7 @@ static void done_open(struct vconn *vc, struct vjob *j, int result, bool detache
 	vc->state = VC_DOWN;
 	if (vc->closing) {
 		if (result == 0 && !detached && j->conn)
-			queue_close(vc, j->conn, j->close_cb);	/* its done frees the queue */
+			queue_close(vc, j->conn, j->close_cb); /* its done frees the queue */
 		else if (vc->q)
 			finish_close(vc);
 		return;
@@ -366,7 +366,7 @@ static void done_open(struct vconn *vc, struct vjob *j, int result, bool detache
 	if (result == -ECANCELED)
 		return;
 	snprintf(msg, sizeof(msg), "%s", detached ? "" : j->err);
-	lost_conn = result == 0 ? j->conn : NULL;	/* 0: not detached, j->conn is ours */
+	lost_conn = result == 0 ? j->conn : NULL; /* 0: not detached, j->conn is ours */
 	if (lost_conn && atomic_compare_exchange_strong(&vc->lost_conn, &lost_conn, NULL)) {
 		queue_close(vc, j->conn, j->close_cb);
 		result = -ECONNRESET;
@@ -374,8 +374,10 @@ static void done_open(struct vconn *vc, struct vjob *j, int result, bool detache
 	}
 	if (result == -ETIMEDOUT && (detached || !atomic_load(&j->started))) {
 		vc->timeouts++;
-		snprintf(msg, sizeof(msg), "cannot connect to libvirt at '%s': no answer within "
-			 "%u ms", vc->uri, vc->o.call_timeout_ms);
+		snprintf(msg, sizeof(msg),
+			 "cannot connect to libvirt at '%s': no answer within "
+			 "%u ms",
+			 vc->uri, vc->o.call_timeout_ms);
 	}
 	if (result) {
 		set_error(vc, msg);
@@ -401,17 +403,22 @@ static void done_call(struct vconn *vc, struct vjob *j, int result, bool detache
 	snprintf(msg, sizeof(msg), "%s", detached ? "" : j->err);
 	if (result == -ETIMEDOUT && detached) {
 		vc->timeouts++;
-		snprintf(msg, sizeof(msg), "libvirt call %s on '%s' did not return within %u ms "
+		snprintf(msg, sizeof(msg),
+			 "libvirt call %s on '%s' did not return within %u ms "
 			 "(it cannot be cancelled: the connection stays busy until libvirt gives "
-			 "up on it)", j->call.what, vc->uri, vc->o.call_timeout_ms);
+			 "up on it)",
+			 j->call.what, vc->uri, vc->o.call_timeout_ms);
 	} else if (result == -ETIMEDOUT && not_run) {
 		vc->timeouts++;
-		snprintf(msg, sizeof(msg), "libvirt call %s on '%s' not made: it waited %u ms "
-			 "behind an earlier call that did not return", j->call.what, vc->uri,
-			 vc->o.call_timeout_ms);
+		snprintf(msg, sizeof(msg),
+			 "libvirt call %s on '%s' not made: it waited %u ms "
+			 "behind an earlier call that did not return",
+			 j->call.what, vc->uri, vc->o.call_timeout_ms);
 	} else if (result == -ECANCELED && (detached || not_run)) {
-		snprintf(msg, sizeof(msg), "libvirt call %s on '%s' cancelled: the connection "
-			 "is closing", j->call.what, vc->uri);
+		snprintf(msg, sizeof(msg),
+			 "libvirt call %s on '%s' cancelled: the connection "
+			 "is closing",
+			 j->call.what, vc->uri);
 	}
 	if (result && !vc->closing)
 		set_error(vc, msg);
@@ -515,11 +522,11 @@ void vconn_close(struct vconn *vc)
 		loop_remove_timer(vc->reconnect_timer);
 	vc->reconnect_timer = 0;
 	if (vc->conn) {
-		drop_conn(vc);		/* its done frees the queue */
+		drop_conn(vc); /* its done frees the queue */
 		return;
 	}
 	if (vc->state == VC_OPENING)
-		return;			/* the open's done closes or frees */
+		return; /* the open's done closes or frees */
 	finish_close(vc);
 }
 

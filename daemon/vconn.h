@@ -51,11 +51,11 @@ typedef void (*vconn_state_fn)(struct vconn *vc, bool up, void *arg);
 
 struct vconn_opts {
 	const char *uri;
-	uint32_t call_timeout_ms;	/* 0: VCONN_CALL_TIMEOUT_MS_DEFAULT */
-	uint32_t reconnect_max_ms;	/* 0: VCONN_RECONNECT_MAX_MS_DEFAULT */
-	vconn_setup_fn setup;		/* optional */
-	vconn_teardown_fn teardown;	/* optional */
-	vconn_state_fn on_state;	/* optional */
+	uint32_t call_timeout_ms;   /* 0: VCONN_CALL_TIMEOUT_MS_DEFAULT */
+	uint32_t reconnect_max_ms;  /* 0: VCONN_RECONNECT_MAX_MS_DEFAULT */
+	vconn_setup_fn setup;	    /* optional */
+	vconn_teardown_fn teardown; /* optional */
+	vconn_state_fn on_state;    /* optional */
 	void *arg;
 };
 
@@ -83,10 +83,10 @@ typedef void (*vconn_done_fn)(int result, const char *err, void *arg);
 typedef void (*vconn_release_fn)(void *arg);
 
 struct vconn_call {
-	const char *what;		/* for messages: "virNodeGetInfo" */
+	const char *what; /* for messages: "virNodeGetInfo" */
 	vconn_run_fn run;
 	vconn_done_fn done;
-	vconn_release_fn release;	/* optional */
+	vconn_release_fn release; /* optional */
 };
 
 /* -ENOTCONN (done not called) while the connection is not up. */

@@ -38,21 +38,21 @@
 
 struct vreg {
 	struct vreg *next;
-	int id;				/* the loop's id, handed to libvirt */
+	int id; /* the loop's id, handed to libvirt */
 	bool is_timer;
 	int fd;
 	virEventHandleCallback handle_cb;
 	virEventTimeoutCallback timeout_cb;
 	void *opaque;
 	virFreeCallback ff;
-	atomic_bool removed;		/* a dispatch racing a remove skips it */
+	atomic_bool removed; /* a dispatch racing a remove skips it */
 	struct loop_defer defer;
 };
 
 static struct {
 	pthread_mutex_t lock;
 	struct vreg *regs;
-	bool registered;		/* virEventRegisterImpl done: once per process */
+	bool registered; /* virEventRegisterImpl done: once per process */
 } vs = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -141,8 +141,7 @@ static void handle_ready(int fd, unsigned int revents, void *arg)
 	r->handle_cb(r->id, fd, to_vir_events(revents), r->opaque);
 }
 
-static int add_handle(int fd, int events, virEventHandleCallback cb, void *opaque,
-		      virFreeCallback ff)
+static int add_handle(int fd, int events, virEventHandleCallback cb, void *opaque, virFreeCallback ff)
 {
 	struct vreg *r = calloc(1, sizeof(*r));
 	int err;
@@ -192,8 +191,7 @@ static void timeout_fired(void *arg)
 	r->timeout_cb(r->id, r->opaque);
 }
 
-static int add_timeout(int timeout_ms, virEventTimeoutCallback cb, void *opaque,
-		       virFreeCallback ff)
+static int add_timeout(int timeout_ms, virEventTimeoutCallback cb, void *opaque, virFreeCallback ff)
 {
 	struct vreg *r = calloc(1, sizeof(*r));
 	int err;
@@ -260,8 +258,8 @@ int virt_init(void)
 		return -EIO;
 	}
 	virSetErrorFunc(NULL, quiet_error);
-	virEventRegisterImpl(add_handle, update_handle, remove_handle,
-			     add_timeout, update_timeout, remove_timeout);
+	virEventRegisterImpl(add_handle, update_handle, remove_handle, add_timeout, update_timeout,
+			     remove_timeout);
 	vs.registered = true;
 	return 0;
 }
@@ -357,15 +355,15 @@ static int fail_with(const virError *e, const char *fmt, ...)
  * virDomainGetName() a message may need: copy the error before the
  * message's arguments are evaluated.
  */
-#define FAIL(...)						\
-	({							\
-		virError _e = { 0 };				\
-		int _ret;					\
-								\
-		virCopyLastError(&_e);				\
-		_ret = fail_with(&_e, __VA_ARGS__);		\
-		virResetError(&_e);				\
-		_ret;						\
+#define FAIL(...)                                   \
+	({                                          \
+		virError _e = { 0 };                \
+		int _ret;                           \
+                                                    \
+		virCopyLastError(&_e);              \
+		_ret = fail_with(&_e, __VA_ARGS__); \
+		virResetError(&_e);                 \
+		_ret;                               \
 	})
 
 static const char *dom_name(virDomainPtr dom)

@@ -62,8 +62,7 @@ int virt_domain_lookup_by_uuid_string(virConnectPtr conn, const char *uuid,
 void virt_domain_free(virDomainPtr dom);
 /* Local, no RPC: the name and uuid a domain object carries. */
 const char *virt_domain_get_name(virDomainPtr dom);
-int virt_domain_get_uuid_string(virDomainPtr dom, char uuid[VIR_UUID_STRING_BUFLEN])
-	__tide_must_check;
+int virt_domain_get_uuid_string(virDomainPtr dom, char uuid[VIR_UUID_STRING_BUFLEN]) __tide_must_check;
 /* 1 active (a QEMU process exists), 0 not, or -errno */
 int virt_domain_is_active(virDomainPtr dom);
 /* The live XML; *xml is malloc'd (free()). */

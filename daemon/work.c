@@ -29,30 +29,30 @@
 enum job_state {
 	JOB_QUEUED,
 	JOB_RUNNING,
-	JOB_FINISHED,	/* waiting on the done list for the loop */
-	JOB_DETACHED,	/* done() has run; run() still going */
+	JOB_FINISHED, /* waiting on the done list for the loop */
+	JOB_DETACHED, /* done() has run; run() still going */
 };
 
 struct work_job {
-	struct work_job *next, *prev;	/* queue, or done list (next only) */
+	struct work_job *next, *prev; /* queue, or done list (next only) */
 	struct work_queue *q;
 	struct work_spec spec;
 	void *arg;
 	enum job_state state;
 	int result;
-	int timer_id;			/* 0: none */
+	int timer_id; /* 0: none */
 	uint64_t gen;
 };
 
 struct work_queue {
-	struct work_queue *all_next;	/* every queue of the pool */
+	struct work_queue *all_next; /* every queue of the pool */
 	struct work_queue *ready_next;
 	bool in_ready;
 	bool dead;
-	struct work_job *head, *tail;	/* queued, oldest first */
-	struct work_job *running;	/* running or detached */
+	struct work_job *head, *tail; /* queued, oldest first */
+	struct work_job *running;     /* running or detached */
 	uint32_t n_queued;
-	uint32_t refs;			/* the owner's, and one per job */
+	uint32_t refs; /* the owner's, and one per job */
 	char *name;
 };
 
@@ -61,8 +61,8 @@ static struct {
 	bool conds_ready;
 	bool stopping;
 	pthread_mutex_t lock;
-	pthread_cond_t work_cond;	/* workers: a queue became ready */
-	pthread_cond_t idle_cond;	/* fini: a job finished, a thread exited */
+	pthread_cond_t work_cond; /* workers: a queue became ready */
+	pthread_cond_t idle_cond; /* fini: a job finished, a thread exited */
 	uint64_t gen;
 	uint32_t base_threads;
 	uint32_t shutdown_wait_ms;
@@ -263,7 +263,7 @@ static void complete(struct work_job *j, int result, bool detached)
 	j->timer_id = 0;
 	j->spec.done(result, detached, j->arg);
 	if (detached)
-		return;		/* the worker frees it once run() returns */
+		return; /* the worker frees it once run() returns */
 	pthread_mutex_lock(&wp.lock);
 	queue_unref(j->q);
 	pthread_mutex_unlock(&wp.lock);
@@ -305,7 +305,7 @@ static void on_deadline(void *arg)
 {
 	struct work_job *j = arg;
 
-	j->timer_id = 0;	/* one-shot: gone */
+	j->timer_id = 0; /* one-shot: gone */
 	pthread_mutex_lock(&wp.lock);
 	switch (j->state) {
 	case JOB_QUEUED:
@@ -512,8 +512,7 @@ int work_init(const struct work_opts *opts)
 	pthread_mutex_lock(&wp.lock);
 	wp.gen++;
 	wp.base_threads = o.threads ? o.threads : WORK_THREADS_DEFAULT;
-	wp.shutdown_wait_ms = o.shutdown_wait_ms ? o.shutdown_wait_ms :
-			      WORK_SHUTDOWN_WAIT_MS_DEFAULT;
+	wp.shutdown_wait_ms = o.shutdown_wait_ms ? o.shutdown_wait_ms : WORK_SHUTDOWN_WAIT_MS_DEFAULT;
 	wp.threads = wp.idle = wp.busy = wp.detached = 0;
 	wp.jobs_done = wp.jobs_timed_out = wp.jobs_cancelled = 0;
 	wp.stopping = false;
@@ -523,15 +522,15 @@ int work_init(const struct work_opts *opts)
 }
 
 /* Lock held: wait on idle_cond until cond or the deadline (monotonic ns). */
-#define WAIT_UNTIL(cond, deadline_ns)						\
-	do {									\
-		while (!(cond) && util_monotonic_ns() < (deadline_ns)) {	\
-			struct timespec _ts = {					\
-				.tv_sec = (time_t)((deadline_ns) / 1000000000u),	\
-				.tv_nsec = (long)((deadline_ns) % 1000000000u),	\
-			};							\
-			pthread_cond_timedwait(&wp.idle_cond, &wp.lock, &_ts);	\
-		}								\
+#define WAIT_UNTIL(cond, deadline_ns)                                            \
+	do {                                                                     \
+		while (!(cond) && util_monotonic_ns() < (deadline_ns)) {         \
+			struct timespec _ts = {                                  \
+				.tv_sec = (time_t)((deadline_ns) / 1000000000u), \
+				.tv_nsec = (long)((deadline_ns) % 1000000000u),  \
+			};                                                       \
+			pthread_cond_timedwait(&wp.idle_cond, &wp.lock, &_ts);   \
+		}                                                                \
 	} while (0)
 
 void work_fini(void)
@@ -542,7 +541,7 @@ void work_fini(void)
 	if (!wp.inited)
 		return;
 	pthread_mutex_lock(&wp.lock);
-	wp.stopping = true;	/* no new job starts; idle threads leave */
+	wp.stopping = true; /* no new job starts; idle threads leave */
 	pthread_cond_broadcast(&wp.work_cond);
 	pthread_mutex_unlock(&wp.lock);
 	for (q = wp.queues; q; q = q->all_next)
@@ -572,7 +571,7 @@ void work_fini(void)
 	/* the idle ones are leaving; the detached ones are not waited for */
 	deadline_ns = util_monotonic_ns() + 1000000000u;
 	WAIT_UNTIL(wp.threads <= wp.detached, deadline_ns);
-	wp.gen++;		/* whatever still runs is an orphan now */
+	wp.gen++; /* whatever still runs is an orphan now */
 	wp.inited = false;
 	wp.ready_head = wp.ready_tail = NULL;
 	pthread_mutex_unlock(&wp.lock);

@@ -51,13 +51,13 @@ typedef void (*work_abandon_fn)(int result, void *arg);
 struct work_spec {
 	work_run_fn run;
 	work_done_fn done;
-	work_abandon_fn abandon;	/* NULL: arg needs no release */
-	uint32_t timeout_ms;		/* from submission; 0: none */
+	work_abandon_fn abandon; /* NULL: arg needs no release */
+	uint32_t timeout_ms;	 /* from submission; 0: none */
 };
 
 struct work_opts {
-	uint32_t threads;		/* 0: WORK_THREADS_DEFAULT */
-	uint32_t shutdown_wait_ms;	/* 0: WORK_SHUTDOWN_WAIT_MS_DEFAULT */
+	uint32_t threads;	   /* 0: WORK_THREADS_DEFAULT */
+	uint32_t shutdown_wait_ms; /* 0: WORK_SHUTDOWN_WAIT_MS_DEFAULT */
 };
 
 /* Needs loop. */
@@ -80,14 +80,13 @@ void work_queue_free(struct work_queue *q);
 uint32_t work_queue_pending(const struct work_queue *q);
 
 /* -ESHUTDOWN after work_fini() has started, -ENOMEM */
-int work_submit(struct work_queue *q, const struct work_spec *spec, void *arg)
-	__tide_must_check;
+int work_submit(struct work_queue *q, const struct work_spec *spec, void *arg) __tide_must_check;
 
 struct work_stats {
-	uint32_t threads;		/* alive, detached ones included */
-	uint32_t busy;			/* running a job that is not detached */
-	uint32_t detached;		/* running a detached job */
-	uint64_t jobs_done;		/* completed with run()'s own result */
+	uint32_t threads;   /* alive, detached ones included */
+	uint32_t busy;	    /* running a job that is not detached */
+	uint32_t detached;  /* running a detached job */
+	uint64_t jobs_done; /* completed with run()'s own result */
 	uint64_t jobs_timed_out;
 	uint64_t jobs_cancelled;
 };

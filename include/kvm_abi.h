@@ -22,19 +22,19 @@
 #define KVM_EXIT_BUCKETS 96
 #define KVM_EXIT_OTHER (KVM_EXIT_BUCKETS - 1)
 /* SVM layout of the buckets */
-#define KVM_SVM_INTERCEPT_FIRST 0x060	/* 0x060..0x0a6 -> 0..70 */
+#define KVM_SVM_INTERCEPT_FIRST 0x060 /* 0x060..0x0a6 -> 0..70 */
 #define KVM_SVM_INTERCEPT_LAST 0x0a6
-#define KVM_SVM_NPF_FIRST 0x400		/* 0x400..0x403 -> 71..74 */
+#define KVM_SVM_NPF_FIRST 0x400 /* 0x400..0x403 -> 71..74 */
 #define KVM_SVM_NPF_LAST 0x403
 #define KVM_SVM_BUCKET_NPF 71
-#define KVM_SVM_BUCKET_CR 75		/* 0x000..0x01f cr read/write */
-#define KVM_SVM_BUCKET_DR 76		/* 0x020..0x03f dr read/write */
-#define KVM_SVM_BUCKET_EXCP 77		/* 0x040..0x05f exceptions */
+#define KVM_SVM_BUCKET_CR 75   /* 0x000..0x01f cr read/write */
+#define KVM_SVM_BUCKET_DR 76   /* 0x020..0x03f dr read/write */
+#define KVM_SVM_BUCKET_EXCP 77 /* 0x040..0x05f exceptions */
 
 /* Key: tgid of the QEMU process (initial pid namespace).  Written by user space. */
 struct kvm_vm_tag {
-	__u32 idx;		/* index into kvm_counters */
-	__u32 vm_slot;		/* caller's VM id */
+	__u32 idx;     /* index into kvm_counters */
+	__u32 vm_slot; /* caller's VM id */
 };
 
 /* Per-CPU counters of one VM slot; written by BPF only. */

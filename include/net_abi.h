@@ -17,11 +17,11 @@
 #define TIDE_NET_ABI_H
 
 /* Default size of the per-interface counter map (one entry per watched link). */
-#define NET_MAX_IFACES_DEFAULT	1024
+#define NET_MAX_IFACES_DEFAULT 1024
 
 /* cls_bpf handle and priority of our legacy tc filters (tcx needs neither). */
-#define NET_TC_HANDLE		0x71de
-#define NET_TC_PRIORITY_DEFAULT	1
+#define NET_TC_HANDLE 0x71de
+#define NET_TC_PRIORITY_DEFAULT 1
 
 /*
  * Per-CPU counters of one link, key: __u32 ifindex (in the netns the loader
@@ -29,12 +29,12 @@
  * Raw hook counts, not yet link-stats semantics: see daemon/net.c.
  */
 struct net_counters {
-	__u64 rx_bytes;		/* tc ingress: skb->len, L2 header included */
-	__u64 rx_packets;	/* tc ingress: one per skb (a GSO/GRO skb is one) */
-	__u64 tx_bytes;		/* tc egress: offered to the link, before qdisc and driver */
+	__u64 rx_bytes;	  /* tc ingress: skb->len, L2 header included */
+	__u64 rx_packets; /* tc ingress: one per skb (a GSO/GRO skb is one) */
+	__u64 tx_bytes;	  /* tc egress: offered to the link, before qdisc and driver */
 	__u64 tx_packets;
-	__u64 rx_dropped;	/* kfree_skb on this link, on the receive side */
-	__u64 tx_dropped;	/* kfree_skb on this link, on the send side (after or before egress) */
+	__u64 rx_dropped; /* kfree_skb on this link, on the receive side */
+	__u64 tx_dropped; /* kfree_skb on this link, on the send side (after or before egress) */
 	__u64 tx_dropped_bytes;
 };
 
@@ -46,13 +46,13 @@ struct net_counters {
  * line, no lookup), else in net_counters.  CPUs from NET_FAST_CPUS on,
  * and links whose row another link owns, use net_counters only.
  */
-#define NET_FAST_SLOTS		128	/* a power of two */
-#define NET_FAST_CPUS		64
+#define NET_FAST_SLOTS 128 /* a power of two */
+#define NET_FAST_CPUS 64
 
 struct net_fast {
-	__u32 ifindex;		/* owner, 0: free */
+	__u32 ifindex; /* owner, 0: free */
 	__u32 pad;
-	__u64 rx_bytes;		/* as in struct net_counters */
+	__u64 rx_bytes; /* as in struct net_counters */
 	__u64 rx_packets;
 	__u64 tx_bytes;
 	__u64 tx_packets;

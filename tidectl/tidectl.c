@@ -100,7 +100,8 @@ static void show_status_plain(FILE *out, struct reply *r)
 			struct json_object *p = json_object_array_get_idx(peers, i);
 
 			int64_t age_ms = reply_opt(p, "last_ok_age_ms") ?
-					 json_object_get_int64(reply_opt(p, "last_ok_age_ms")) : -1;
+						 json_object_get_int64(reply_opt(p, "last_ok_age_ms")) :
+						 -1;
 
 			fprintf(out, "%s %s (%s): %s", i ? "                " : "peers:          ",
 				reply_str(r, p, "name", a, sizeof(a)),
@@ -126,31 +127,39 @@ static void show_status_plain(FILE *out, struct reply *r)
 		reply_str(r, collectors, "net", b, sizeof(b)),
 		reply_str(r, collectors, "kvm", c, sizeof(c)),
 		reply_bool(r, st, "degraded") ?
-		"  (DEGRADED: a BPF collector could not load; see the log)" : "");
-	fprintf(out, "host CPUs:       %s\n", reply_int(r, st, "host_cpus") ?
-		(snprintf(a, sizeof(a), "%lld (configured)", (long long)reply_int(r, st, "host_cpus")), a) :
-		"the machine's online CPUs");
+			"  (DEGRADED: a BPF collector could not load; see the log)" :
+			"");
+	fprintf(out, "host CPUs:       %s\n",
+		reply_int(r, st, "host_cpus") ? (snprintf(a, sizeof(a), "%lld (configured)",
+							  (long long)reply_int(r, st, "host_cpus")),
+						 a) :
+						"the machine's online CPUs");
 	/* the proof that nothing blocks the loop (lag.h) */
 	fprintf(out, "loop lateness:   %lld ms at most, %lld of %lld ticks later than one tick\n",
-		(long long)reply_int(r, st, "tick_late_max_ms"), (long long)reply_int(r, st, "ticks_late"),
+		(long long)reply_int(r, st, "tick_late_max_ms"),
+		(long long)reply_int(r, st, "ticks_late"),
 		(long long)reply_int(r, st, "ticks_measured"));
 	workers = reply_object(r, st, "libvirt_workers");
-	fprintf(out, "libvirt workers: %lld threads, %lld busy, %lld stuck; %lld calls, %lld timed out\n",
-		(long long)reply_int(r, workers, "threads"), (long long)reply_int(r, workers, "busy"),
-		(long long)reply_int(r, workers, "stuck"), (long long)reply_int(r, workers, "jobs_done"),
+	fprintf(out,
+		"libvirt workers: %lld threads, %lld busy, %lld stuck; %lld calls, %lld timed out\n",
+		(long long)reply_int(r, workers, "threads"),
+		(long long)reply_int(r, workers, "busy"), (long long)reply_int(r, workers, "stuck"),
+		(long long)reply_int(r, workers, "jobs_done"),
 		(long long)reply_int(r, workers, "jobs_timed_out"));
 	fprintf(out, "bpf attach:      %s\n", reply_str(r, st, "bpf_attach", a, sizeof(a)));
 	features = reply_object(r, st, "features");
 	fprintf(out, "features:       ");
 	if (features) {
-		json_object_object_foreach(features, name, v) {
+		json_object_object_foreach(features, name, v)
+		{
 			if (json_object_get_boolean(v))
 				fprintf(out, " %s", cli_safe(name, a, sizeof(a)));
 		}
 	}
 	fprintf(out, "\nmissing:        ");
 	if (features) {
-		json_object_object_foreach(features, name2, v2) {
+		json_object_object_foreach(features, name2, v2)
+		{
 			if (!json_object_get_boolean(v2)) {
 				fprintf(out, " %s", cli_safe(name2, a, sizeof(a)));
 				missing++;
@@ -271,12 +280,10 @@ static int do_vm_help(int argc, char **argv)
 	return 0;
 }
 
-static const struct cmd vm_cmds[] = {
-	{ "show", do_vm_show },
-	{ "list", do_vm_show },
-	{ "help", do_vm_help },
-	{ 0 }
-};
+static const struct cmd vm_cmds[] = { { "show", do_vm_show },
+				      { "list", do_vm_show },
+				      { "help", do_vm_help },
+				      { 0 } };
 
 static int do_vm(int argc, char **argv)
 {
@@ -315,11 +322,7 @@ static int do_host_help(int argc, char **argv)
 	return 0;
 }
 
-static const struct cmd host_cmds[] = {
-	{ "show", do_host_show },
-	{ "help", do_host_help },
-	{ 0 }
-};
+static const struct cmd host_cmds[] = { { "show", do_host_show }, { "help", do_host_help }, { 0 } };
 
 static int do_host(int argc, char **argv)
 {
@@ -370,17 +373,15 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
-static const struct cmd cmds[] = {
-	{ "help", do_help },
-	{ "status", do_status },
-	{ "version", do_version },
-	{ "vm", do_vm },
-	{ "host", do_host },
-	{ "top", do_top },
-	/* next: { "migration", do_migration }, { "plan", do_plan },
+static const struct cmd cmds[] = { { "help", do_help },
+				   { "status", do_status },
+				   { "version", do_version },
+				   { "vm", do_vm },
+				   { "host", do_host },
+				   { "top", do_top },
+				   /* next: { "migration", do_migration }, { "plan", do_plan },
 	 * { "migrate", do_migrate } */
-	{ 0 }
-};
+				   { 0 } };
 
 int main(int argc, char **argv)
 {

@@ -138,8 +138,8 @@ static int empty_stats(const struct empty_prog *e, struct cpu_prog_stat *st)
  */
 struct pingpong {
 	pid_t pid[2];
-	int go_fd;		/* write a byte: start */
-	int res_fd;		/* read: round trips (uint64_t), elapsed (double) */
+	int go_fd;  /* write a byte: start */
+	int res_fd; /* read: round trips (uint64_t), elapsed (double) */
 };
 
 static void pin(int cpu)
@@ -174,7 +174,7 @@ static void pp_child(int role, int in_fd, int out_fd, int go_fd, int res_fd, dou
 		t1 -= t0;
 		if (write(res_fd, &t1, sizeof(t1)) != sizeof(t1))
 			_exit(1);
-		_exit(0);	/* closing out_fd ends the other side */
+		_exit(0); /* closing out_fd ends the other side */
 	}
 	while (read(in_fd, &c, 1) == 1)
 		if (write(out_fd, &c, 1) != 1)
@@ -280,8 +280,8 @@ static int cost_phase(struct cpu_ctx *ctx, const struct empty_prog *e, const cha
 			}
 		}
 	}
-	fprintf(stderr, "  cost: %s + %s + %s, ping-pong %s, %.1f s ...\n",
-		cpu_attach_mode(ctx), cpu_tag_mode(ctx), cpu_source_mode(ctx), mode, env.seconds);
+	fprintf(stderr, "  cost: %s + %s + %s, ping-pong %s, %.1f s ...\n", cpu_attach_mode(ctx),
+		cpu_tag_mode(ctx), cpu_source_mode(ctx), mode, env.seconds);
 	err = take_snap(ctx, e, &a);
 	if (!err)
 		err = pp_run(&pp, &rt);
@@ -292,7 +292,8 @@ static int cost_phase(struct cpu_ctx *ctx, const struct empty_prog *e, const cha
 	if (!strcmp(mode, "tracked")) {
 		for (int i = 0; i < 2; i++) {
 			if (!cpu_read(ctx, pp.pid[i], &ts[i]))
-				tracked_switches += ts[i].voluntary_switches + ts[i].involuntary_switches;
+				tracked_switches += ts[i].voluntary_switches +
+						    ts[i].involuntary_switches;
 			cpu_untrack(ctx, pp.pid[i]);
 		}
 	}
@@ -305,9 +306,8 @@ static int cost_phase(struct cpu_ctx *ctx, const struct empty_prog *e, const cha
 		 * rt_per_s,tracked_switches */
 		printf("cost,%s,%s,%s,%s,%s,%llu,%.1f,%llu,%.0f,%llu\n", b.st[i].name, mode,
 		       cpu_attach_mode(ctx), cpu_tag_mode(ctx), cpu_source_mode(ctx),
-		       (unsigned long long)cnt,
-		       cnt ? (double)ns / (double)cnt : 0.0, (unsigned long long)miss, rt,
-		       (unsigned long long)tracked_switches);
+		       (unsigned long long)cnt, cnt ? (double)ns / (double)cnt : 0.0,
+		       (unsigned long long)miss, rt, (unsigned long long)tracked_switches);
 	}
 	fflush(stdout);
 	return 0;
@@ -325,7 +325,7 @@ static int cost(void)
 	struct cpu_ctx *ctx = NULL;
 	int stats_fd, err;
 
-	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);	/* off again at close */
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME); /* off again at close */
 	if (stats_fd < 0) {
 		fprintf(stderr, "cannot enable BPF stats: %s\n", strerror(-stats_fd));
 		return 1;
@@ -420,7 +420,7 @@ static int slowdown(void)
 	for (int c = 0; c < CFG_N; c++) {
 		qsort(rt[c], (size_t)env.rounds, sizeof(double), cmp_double);
 		med[c] = env.rounds % 2 ? rt[c][env.rounds / 2] :
-			(rt[c][env.rounds / 2 - 1] + rt[c][env.rounds / 2]) / 2;
+					  (rt[c][env.rounds / 2 - 1] + rt[c][env.rounds / 2]) / 2;
 	}
 	for (int c = 0; c < CFG_N; c++)
 		/* slowdown,config,median_rt_per_s,slowdown_pct */
@@ -473,12 +473,24 @@ int main(int argc, char **argv)
 				goto bad;
 			env.cpu = (int)v;
 			break;
-		case 'r': env.raw_tp = true; break;
-		case 'H': env.tid_hash = true; break;
-		case 'T': env.timestamps = true; break;
-		case 'I': env.tag_iter = true; break;
-		case 'L': env.empty_last = true; break;
-		case 'v': env.verbose = true; break;
+		case 'r':
+			env.raw_tp = true;
+			break;
+		case 'H':
+			env.tid_hash = true;
+			break;
+		case 'T':
+			env.timestamps = true;
+			break;
+		case 'I':
+			env.tag_iter = true;
+			break;
+		case 'L':
+			env.empty_last = true;
+			break;
+		case 'v':
+			env.verbose = true;
+			break;
 		default:
 			goto usage;
 		}

@@ -59,8 +59,8 @@ static long parse_arg(const char *s, const char *what, long min, long max)
 }
 
 /* "pid tid tid ..." -> a vm_desc named sim-NNN with tap PREFIXNNN */
-static int desc_from_line(char *line, long i, long vcpus, const char *prefix,
-			  struct vm_desc *d, struct vm_thread *th, struct vm_tap *tap)
+static int desc_from_line(char *line, long i, long vcpus, const char *prefix, struct vm_desc *d,
+			  struct vm_thread *th, struct vm_tap *tap)
 {
 	char *tok, *save = NULL;
 	static char names[4096][24];
@@ -156,7 +156,8 @@ int main(int argc, char **argv)
 			break;
 		if (desc_from_line(line, added, vcpus, argv[6], &d, th, &tap) ||
 		    collect_vm_add(&d, &slot)) {
-			fprintf(stderr, "collectbench: cannot track simulated VM %ld: '%s'\n", added, line);
+			fprintf(stderr, "collectbench: cannot track simulated VM %ld: '%s'\n",
+				added, line);
 			goto stop_fv;
 		}
 		added++;
@@ -165,7 +166,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "collectbench: fakevms started %ld of %ld VMs\n", added, n);
 		goto stop_fv;
 	}
-	collect_tick();		/* baselines */
+	collect_tick(); /* baselines */
 	sleep(1);
 	period_ns = 1000000000ull / (uint64_t)hz;
 	cpu0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
@@ -194,8 +195,8 @@ int main(int argc, char **argv)
 	       "avg_tick_cpu_ns=%" PRIu64 "\nmax_tick_cpu_ns=%" PRIu64 "\n"
 	       "process_cpu_ns=%" PRIu64 "\nwall_ns=%" PRIu64 "\ncore_pct=%.3f\n",
 	       store_vm_count(), n * vcpus, n, src->cpu_mode, src->net_mode, ticks,
-	       (self.total_ns - self_total0) / (self.ticks - self_ticks0 ?: 1), self.max_ns,
-	       cpu_ns, wall_ns, 100.0 * (double)cpu_ns / (double)wall_ns);
+	       (self.total_ns - self_total0) / (self.ticks - self_ticks0 ?: 1), self.max_ns, cpu_ns,
+	       wall_ns, 100.0 * (double)cpu_ns / (double)wall_ns);
 	printf("bpf_progs=%d\nbpf_run_ns=%" PRIu64 "\ncore_pct_all=%.3f\n", stats_fd < 0 ? 0 : nprogs,
 	       bpf_ns, 100.0 * (double)(cpu_ns + bpf_ns) / (double)wall_ns);
 	err = 0;

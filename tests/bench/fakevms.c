@@ -59,7 +59,7 @@ static int vm_main(long vcpus, int out_fd)
 	for (long i = 0; i < vcpus; i++) {
 		if (pthread_create(&th, NULL, vcpu_main, &fds[1]))
 			return 1;
-		snprintf(name, sizeof(name), "CPU %d/KVM", (int)i);	/* < 16 bytes: MAX_VCPUS */
+		snprintf(name, sizeof(name), "CPU %d/KVM", (int)i); /* < 16 bytes: MAX_VCPUS */
 		pthread_setname_np(th, name);
 		if (read(fds[0], &tids[i], sizeof(tids[i])) != sizeof(tids[i]))
 			return 1;
@@ -79,15 +79,19 @@ static long parse_arg(const char *s, const char *what, long min, long max)
 	long v;
 
 	if (util_parse_long(s, min, max, &v)) {
-		fprintf(stderr, "fakevms: %s must be an integer in [%ld, %ld], got '%s'\n",
-			what, min, max, s);
+		fprintf(stderr, "fakevms: %s must be an integer in [%ld, %ld], got '%s'\n", what,
+			min, max, s);
 		exit(2);
 	}
 	return v;
 }
 
 static volatile sig_atomic_t stop;
-static void on_signal(int sig) { (void)sig; stop = 1; }
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 int main(int argc, char **argv)
 {

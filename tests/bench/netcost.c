@@ -39,13 +39,13 @@
 #include "util.h"
 
 /* uapi of Linux >= 6.6 (as in daemon/net.c) */
-#define TCX_INGRESS	((enum bpf_attach_type)46)
-#define TCX_EGRESS	((enum bpf_attach_type)47)
+#define TCX_INGRESS ((enum bpf_attach_type)46)
+#define TCX_EGRESS ((enum bpf_attach_type)47)
 #ifndef BPF_F_BEFORE
-#define BPF_F_BEFORE	(1U << 3)
+#define BPF_F_BEFORE (1U << 3)
 #endif
-#define ETH_P_BENCH	0x88B5		/* IEEE 802 local experimental */
-#define MAX_IDS		8
+#define ETH_P_BENCH 0x88B5 /* IEEE 802 local experimental */
+#define MAX_IDS 8
 
 static struct env {
 	double seconds;
@@ -57,8 +57,8 @@ struct hook {
 	const char *dev;
 	int ifindex;
 	enum bpf_attach_type type;
-	const char *name;	/* "ingress" or "egress" */
-	int empty_fd;		/* empty program, then its link */
+	const char *name; /* "ingress" or "egress" */
+	int empty_fd;	  /* empty program, then its link */
 	int link_fd;
 };
 
@@ -160,7 +160,7 @@ static int blast(const char *dev_a, int ifindex_a, const char *dev_b, uint64_t *
 	uint64_t dur_ns = (uint64_t)(env.seconds * 1e9);
 	int fd, err = 0;
 
-	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);	/* send only */
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0); /* send only */
 	if (fd < 0)
 		return -errno;
 	memset(frame, 0x5a, sizeof(frame));
@@ -214,7 +214,7 @@ static int run(const char *dev_a, const char *dev_b)
 			return 1;
 		}
 	}
-	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);	/* off again at close */
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME); /* off again at close */
 	if (stats_fd < 0) {
 		fprintf(stderr, "netcost: cannot enable BPF stats: %s\n", strerror(-stats_fd));
 		return 1;
@@ -259,7 +259,7 @@ static int run(const char *dev_a, const char *dev_b)
 	fprintf(stderr, "  net cost: %d-byte frames %s -> %s for %.1f s ...\n", env.frame_bytes,
 		dev_a, dev_b, env.seconds);
 	err = na < 0 ? na : blast(dev_a, hooks[0].ifindex, dev_b, &sent);
-	usleep(100 * 1000);	/* let the receive backlog drain */
+	usleep(100 * 1000); /* let the receive backlog drain */
 	nb = err ? err : snap(hooks, 4, b, MAX_IDS);
 	if (nb < 0 || na < 0) {
 		fprintf(stderr, "netcost: %s\n", strerror(-(nb < 0 ? nb : na)));
@@ -295,7 +295,8 @@ static int run(const char *dev_a, const char *dev_b)
 			printf("net,%s %s,%s,%llu,%.1f\n", hooks[h].dev, hooks[h].name, y->name,
 			       (unsigned long long)(y->run_cnt - x->run_cnt),
 			       y->run_cnt > x->run_cnt ? (double)(y->run_time_ns - x->run_time_ns) /
-							 (double)(y->run_cnt - x->run_cnt) : 0.0);
+								 (double)(y->run_cnt - x->run_cnt) :
+							 0.0);
 		}
 	}
 	/* sent,frames,counted_egress,counted_ingress */

@@ -29,13 +29,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define RECORDER(name)						\
-	static int do_##name(int argc, char **argv)		\
-	{							\
-		seen.ran = #name;				\
-		seen.argc = argc;				\
-		seen.argv0 = argc > 0 ? argv[0] : NULL;		\
-		return 0;					\
+#define RECORDER(name)                                  \
+	static int do_##name(int argc, char **argv)     \
+	{                                               \
+		seen.ran = #name;                       \
+		seen.argc = argc;                       \
+		seen.argv0 = argc > 0 ? argv[0] : NULL; \
+		return 0;                               \
 	}
 
 RECORDER(help)
@@ -44,11 +44,7 @@ RECORDER(version)
 RECORDER(show)
 RECORDER(start)
 
-static const struct cmd vm_cmds[] = {
-	{ "show", do_show },
-	{ "start", do_start },
-	{ 0 }
-};
+static const struct cmd vm_cmds[] = { { "show", do_show }, { "start", do_start }, { 0 } };
 
 static int do_vm(int argc, char **argv)
 {
@@ -71,14 +67,9 @@ static int do_migrate(int argc, char **argv)
 	return 0;
 }
 
-static const struct cmd cmds[] = {
-	{ "help", do_help },
-	{ "status", do_status },
-	{ "version", do_version },
-	{ "vm", do_vm },
-	{ "migrate", do_migrate },
-	{ 0 }
-};
+static const struct cmd cmds[] = { { "help", do_help },	      { "status", do_status },
+				   { "version", do_version }, { "vm", do_vm },
+				   { "migrate", do_migrate }, { 0 } };
 
 /* Parse a command line as tidectl's main() does. */
 static int run(int argc, char **argv)
@@ -90,10 +81,10 @@ static int run(int argc, char **argv)
 	return cmd_select(cmds, argc - first, argv + first, do_help);
 }
 
-#define RUN(...)							\
-	({								\
-		char *_argv[] = { "tidectl", __VA_ARGS__, NULL };	\
-		run((int)ARRAY_SIZE(_argv) - 1, _argv);			\
+#define RUN(...)                                                  \
+	({                                                        \
+		char *_argv[] = { "tidectl", __VA_ARGS__, NULL }; \
+		run((int)ARRAY_SIZE(_argv) - 1, _argv);           \
 	})
 
 static void test_exact_and_prefix_match(void **state)
@@ -137,7 +128,7 @@ static void test_unknown_command_message(void **state)
 	assert_int_equal(RUN("frobnicate"), -1);
 	assert_null(seen.ran);
 	assert_string_equal(err_text(), "Error: unknown command 'frobnicate'; expected one of "
-			    "'help', 'status', 'version', 'vm', 'migrate'\n");
+					"'help', 'status', 'version', 'vm', 'migrate'\n");
 	/* an exact word is never taken as a prefix of something longer */
 	assert_int_equal(RUN("statusx"), -1);
 	assert_null(seen.ran);
@@ -178,7 +169,7 @@ static void test_json_error_output(void **state)
 	/* in JSON mode errors are JSON on stdout, and nothing on stderr */
 	assert_int_equal(RUN("-j", "frob"), -1);
 	assert_string_equal(out_text(), "{\"error\":\"unknown command 'frob'; expected one of "
-			    "'help', 'status', 'version', 'vm', 'migrate'\"}\n");
+					"'help', 'status', 'version', 'vm', 'migrate'\"}\n");
 	assert_string_equal(err_text(), "");
 }
 
@@ -188,8 +179,7 @@ static void test_json_error_escapes_control_characters(void **state)
 	p_err("no VM named '%s'", "evil\x01\x1b[2J\n");
 	/* stdout stays one document: a second error is not printed */
 	p_err("second error");
-	assert_string_equal(out_text(),
-			    "{\"error\":\"no VM named 'evil\\u0001\\u001b[2J\\n'\"}\n");
+	assert_string_equal(out_text(), "{\"error\":\"no VM named 'evil\\u0001\\u001b[2J\\n'\"}\n");
 }
 
 static void test_pretty_json_error(void **state)
@@ -209,7 +199,7 @@ static void test_option_errors(void **state)
 	/* -j anywhere makes even an option error JSON */
 	assert_int_equal(RUN("status", "-t", "soon", "-j"), -1);
 	assert_string_equal(out_text(), "{\"error\":\"option '-t' needs a timeout in "
-			    "milliseconds, got 'soon'\"}\n");
+					"milliseconds, got 'soon'\"}\n");
 
 	cli_reset("tidectl");
 	cli.out = cap.out;
@@ -287,7 +277,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_command_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pretty_implies_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_error_output, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_json_error_escapes_control_characters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_error_escapes_control_characters, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_pretty_json_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_option_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_top_and_show_options, setup, teardown),

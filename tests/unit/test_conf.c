@@ -135,7 +135,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->libvirt_reconnect_max_ms, 30000);
 	assert_int_equal(c->ring_samples, 64);
 	assert_int_equal(c->max_vms, 256);
-	assert_int_equal(c->host_cpus, 0);	/* the online CPUs */
+	assert_int_equal(c->host_cpus, 0); /* the online CPUs */
 	assert_int_equal(c->cpu_source, CONF_CPU_AUTO);
 	assert_int_equal(c->net_source, CONF_NET_AUTO);
 	assert_true(c->kvm_stats);
@@ -159,8 +159,8 @@ static void test_missing_file_given_with_c_is_an_error(void **state)
 	assert_int_equal(asprintf(&missing, "%s/absent.conf", f->dir) > 0, 1);
 	assert_int_equal(conf_load(missing, true, &c, err, sizeof(err)), -ENOENT);
 	assert_null(c);
-	assert_int_equal(asprintf(&want, "cannot open '%s': No such file or directory",
-				  missing) > 0, 1);
+	assert_int_equal(asprintf(&want, "cannot open '%s': No such file or directory", missing) > 0,
+			 1);
 	assert_string_equal(err, want);
 	/* and through conf_init, as tided -c does */
 	assert_int_equal(conf_init(missing), -ENOENT);
@@ -290,8 +290,11 @@ static void test_error_names_the_file_on_disk(void **state)
 	char *path = unit_write_file(f->dir, "bad.conf", "\n\ntick_ms = 0;\n");
 
 	assert_int_equal(conf_load(path, true, &c, err, sizeof(err)), -EINVAL);
-	assert_int_equal(asprintf(&want, "%s:3: 'tick_ms' must be an integer between 10 and "
-				  "60000, got 0", path) > 0, 1);
+	assert_int_equal(asprintf(&want,
+				  "%s:3: 'tick_ms' must be an integer between 10 and "
+				  "60000, got 0",
+				  path) > 0,
+			 1);
 	assert_string_equal(err, want);
 	free(want);
 	/* a directory is not a configuration file */
@@ -362,10 +365,11 @@ static void test_reload_failure_keeps_old_config(void **state)
 	assert_int_equal(conf_get()->net_source, CONF_NET_NETLINK);
 	assert_false(conf_get()->kvm_stats);
 	assert_false(conf_get()->textfile_enabled);
-	assert_non_null(strstr(f->last_log,
-			       "'net_source' needs a restart of tided; keeping \"netlink\""));
+	assert_non_null(
+		strstr(f->last_log, "'net_source' needs a restart of tided; keeping \"netlink\""));
 
-	free(unit_write_file(f->dir, "tided.conf", "ring_samples = 8;\ntextfile_enabled = true;\n"
+	free(unit_write_file(f->dir, "tided.conf",
+			     "ring_samples = 8;\ntextfile_enabled = true;\n"
 			     "net_source = \"netlink\";\n"));
 	assert_int_equal(conf_reload(), 0);
 	assert_true(conf_get()->textfile_enabled);
@@ -423,7 +427,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_good_file_with_every_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_file_given_with_c_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file_given_with_c_is_an_error, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_the_documented_example, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
@@ -433,7 +438,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_error_names_the_file_on_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_failure_keeps_old_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_init_leaves_no_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shipped_file_is_valid_and_matches_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shipped_file_is_valid_and_matches_defaults,
+						setup, teardown),
 	};
 
 	unit_arm_alarm(60);

@@ -62,8 +62,8 @@ static void fake_qemu(const char *proc, pid_t pid, const char *uuid)
 	int len;
 
 	/* NUL-separated, as /proc/PID/cmdline */
-	len = snprintf(cmd, sizeof(cmd), "qemu-system-x86_64%c-name%cguest=x%c-uuid%c%s%c",
-		       0, 0, 0, 0, uuid, 0);
+	len = snprintf(cmd, sizeof(cmd), "qemu-system-x86_64%c-name%cguest=x%c-uuid%c%s%c", 0, 0, 0,
+		       0, uuid, 0);
 	snprintf(rel, sizeof(rel), "%d/cmdline", (int)pid);
 	write_at(proc, rel, cmd, (size_t)len);
 	snprintf(rel, sizeof(rel), "%d/task/%d/comm", (int)pid, (int)pid);
@@ -146,7 +146,7 @@ static void test_parse_units_and_defaults(void **state)
 		const char *memory;
 		uint64_t bytes;
 	} cases[] = {
-		{ "<memory>1024</memory>", 1024ull << 10 },		/* KiB by default */
+		{ "<memory>1024</memory>", 1024ull << 10 }, /* KiB by default */
 		{ "<memory unit='b'>4096</memory>", 4096 },
 		{ "<memory unit='bytes'>4096</memory>", 4096 },
 		{ "<memory unit='KB'>3</memory>", 3000 },
@@ -162,7 +162,8 @@ static void test_parse_units_and_defaults(void **state)
 		struct vm_desc d = { 0 };
 		char xml[512], err[256] = "";
 
-		snprintf(xml, sizeof(xml), "<domain><name>a</name>"
+		snprintf(xml, sizeof(xml),
+			 "<domain><name>a</name>"
 			 "<uuid>11111111-2222-3333-4444-555555555555</uuid>%s</domain>",
 			 cases[i].memory);
 		assert_int_equal(inv_parse_domain_xml(xml, &d, err, sizeof(err)), 0);
@@ -195,19 +196,26 @@ static void test_parse_garbage_is_an_error(void **state)
 		{ "<domain><name>a</name><uuid>11111111-2222-3333-4444-55555555555g</uuid></domain>",
 		  "no valid <uuid>" },
 		{ "<domain><name>a</name><uuid>11111111-2222-3333-4444-555555555555</uuid>"
-		  "<memory>lots</memory></domain>", "<memory> is not a number" },
+		  "<memory>lots</memory></domain>",
+		  "<memory> is not a number" },
 		{ "<domain><name>a</name><uuid>11111111-2222-3333-4444-555555555555</uuid>"
-		  "<memory>-5</memory></domain>", "<memory> is not a number" },
+		  "<memory>-5</memory></domain>",
+		  "<memory> is not a number" },
 		{ "<domain><name>a</name><uuid>11111111-2222-3333-4444-555555555555</uuid>"
-		  "<memory unit='parsecs'>5</memory></domain>", "unit 'parsecs'" },
+		  "<memory unit='parsecs'>5</memory></domain>",
+		  "unit 'parsecs'" },
 		{ "<domain><name>a</name><uuid>11111111-2222-3333-4444-555555555555</uuid>"
-		  "<memory unit='EiB'>100</memory></domain>", "too large" },
+		  "<memory unit='EiB'>100</memory></domain>",
+		  "too large" },
 		{ "<domain><name>a</name><uuid>11111111-2222-3333-4444-555555555555</uuid>"
-		  "<vcpu>0</vcpu></domain>", "<vcpu>" },
+		  "<vcpu>0</vcpu></domain>",
+		  "<vcpu>" },
 		{ "<domain><name>a</name><uuid>11111111-2222-3333-4444-555555555555</uuid>"
-		  "<vcpu current='3'>2</vcpu></domain>", "current='3'" },
+		  "<vcpu current='3'>2</vcpu></domain>",
+		  "current='3'" },
 		{ "<domain><name>a</name><uuid>11111111-2222-3333-4444-555555555555</uuid>"
-		  "<vcpu>two</vcpu></domain>", "<vcpu>" },
+		  "<vcpu>two</vcpu></domain>",
+		  "<vcpu>" },
 		{ "<?xml version='1.0'?><!DOCTYPE domain [<!ENTITY a 'aaaaaaaaaa'>"
 		  "<!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>]>"
 		  "<domain><name>&b;</name><uuid>11111111-2222-3333-4444-555555555555</uuid></domain>",
@@ -272,7 +280,8 @@ static void test_qemu_pid_and_vcpu_threads(void **state)
 	/* no pid file: found by the scan of /proc for -uuid */
 	fake_qemu(x.proc, 5252, UUID2);
 	assert_int_equal(inv_find_qemu_pid(x.run, x.proc, "vm2", UUID2), 5252);
-	assert_int_equal(inv_find_qemu_pid(x.run, x.proc, "vm2", "11111111-2222-3333-4444-666666666666"),
+	assert_int_equal(inv_find_qemu_pid(x.run, x.proc, "vm2",
+					   "11111111-2222-3333-4444-666666666666"),
 			 5252);
 	/* a pid file naming a process that is gone: the scan instead */
 	pid_file(x.run, "vm2", "9999");
@@ -406,18 +415,20 @@ static int teardown(void **state)
 static int start_inv(void)
 {
 	struct inv_opts o = {
-		.uri = fx.x.uri, .run_dir = fx.x.run, .proc_root = fx.x.proc, .rescan_ms = 20,
+		.uri = fx.x.uri,
+		.run_dir = fx.x.run,
+		.proc_root = fx.x.proc,
+		.rescan_ms = 20,
 	};
 
 	return inv_init(&o);
 }
 
-
 /* Run the loop until cond holds (the watchdog fails the test otherwise). */
-#define RUN_UNTIL(cond)						\
-	do {							\
-		while (!(cond))					\
-			assert_int_equal(loop_run_once(10), 0);	\
+#define RUN_UNTIL(cond)                                         \
+	do {                                                    \
+		while (!(cond))                                 \
+			assert_int_equal(loop_run_once(10), 0); \
 	} while (0)
 
 /* inv_init(), then the loop until the VM list is in */
@@ -509,7 +520,8 @@ static void test_events_add_and_remove(void **state)
 			       "<uuid>11111111-2222-3333-4444-888888888888</uuid>"
 			       "<memory unit='MiB'>32</memory><vcpu>1</vcpu><os><type>hvm</type></os>"
 			       "<devices><interface type='ethernet'><target dev='tap-tr'/>"
-			       "</interface></devices></domain>", 0);
+			       "</interface></devices></domain>",
+			       0);
 	assert_non_null(d);
 	RUN_UNTIL(vm("tr"));
 	assert_int_equal(vm("tr")->n_taps, 1);
@@ -581,7 +593,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_initial_inventory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_add_and_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_xml_from_libvirt, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reconnect_after_libvirtd_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconnect_after_libvirtd_restart, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_libvirt_unreachable_then_back, setup, teardown),
 	};
 

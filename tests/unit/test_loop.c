@@ -89,12 +89,12 @@ static void test_timers_fire_in_deadline_order(void **state)
 	}
 	heap_check();
 	run_until(&log.done);
-	assert_int_equal(log.seen[0], 5);	/* 0 ms */
-	assert_int_equal(log.seen[1], 1);	/* 10 ms */
-	assert_int_equal(log.seen[2], 3);	/* 20 ms, armed first */
-	assert_int_equal(log.seen[3], 4);	/* 20 ms, armed second */
-	assert_int_equal(log.seen[4], 2);	/* 30 ms */
-	assert_int_equal(log.seen[5], 0);	/* 40 ms */
+	assert_int_equal(log.seen[0], 5); /* 0 ms */
+	assert_int_equal(log.seen[1], 1); /* 10 ms */
+	assert_int_equal(log.seen[2], 3); /* 20 ms, armed first */
+	assert_int_equal(log.seen[3], 4); /* 20 ms, armed second */
+	assert_int_equal(log.seen[4], 2); /* 30 ms */
+	assert_int_equal(log.seen[5], 0); /* 40 ms */
 }
 
 static void test_heap_stays_ordered(void **state)
@@ -103,8 +103,9 @@ static void test_heap_stays_ordered(void **state)
 
 	/* many timers, then removals from the middle */
 	for (int i = 0; i < 64; i++)
-		assert_int_equal(loop_add_timer((uint64_t)((i * 37) % 101) + 1000, 0,
-						order_cb, NULL, &ids[i]), 0);
+		assert_int_equal(loop_add_timer((uint64_t)((i * 37) % 101) + 1000, 0, order_cb,
+						NULL, &ids[i]),
+				 0);
 	heap_check();
 	for (int i = 0; i < 64; i += 3)
 		assert_int_equal(loop_remove_timer(ids[i]), 0);
@@ -205,8 +206,8 @@ static void test_jitter_within_bounds(void **state)
 		assert_int_equal(loop_add_timer(20, 10, jitter_cb, &j, &id), 0);
 	run_until(&j.done);
 	assert_true(j.min_ms >= 10 - 1);
-	assert_true(j.max_ms <= 30 + 1000);	/* + scheduling slack */
-	assert_true(j.max_ms > j.min_ms);	/* 40 draws over 21 ms: spread */
+	assert_true(j.max_ms <= 30 + 1000); /* + scheduling slack */
+	assert_true(j.max_ms > j.min_ms);   /* 40 draws over 21 ms: spread */
 }
 
 struct self_remove {
@@ -290,7 +291,7 @@ struct reader {
 	int calls;
 	int bytes;
 	int want_bytes;
-	int remove_id;		/* removed on the first call, when > 0 */
+	int remove_id; /* removed on the first call, when > 0 */
 	bool done;
 };
 
@@ -502,7 +503,7 @@ static void *add_timer_later(void *arg)
 {
 	int id;
 
-	usleep(20 * 1000);	/* the loop is asleep with no deadline by now */
+	usleep(20 * 1000); /* the loop is asleep with no deadline by now */
 	if (loop_add_timer(0, 0, mark_done, arg, &id))
 		return (void *)1;
 	return NULL;
@@ -543,7 +544,7 @@ static void defer_from_timer(void *arg)
 
 	d->in_callback = true;
 	loop_defer(&d->node, deferred_fn, d);
-	assert_false(d->ran);	/* never synchronous */
+	assert_false(d->ran); /* never synchronous */
 	d->in_callback = false;
 }
 
@@ -649,16 +650,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_periodic_timer_repeats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jitter_within_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_timer_from_own_callback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_zero_interval_fires_once_per_iteration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_interval_fires_once_per_iteration, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_disabled_timer_does_not_fire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fd_readable_level_triggered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fd_oneshot_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fd_modify_events, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_other_watch_from_callback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_other_watch_from_callback, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_fd_writable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fd_hangup_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eventfd_from_another_thread, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timer_added_from_another_thread_wakes_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timer_added_from_another_thread_wakes_loop,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defer_runs_after_callbacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signal_through_signalfd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_signals_reload_and_quit, setup, teardown),

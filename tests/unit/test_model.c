@@ -27,8 +27,8 @@ static struct model_input input(uint64_t mem_mib, uint64_t rate_mib, uint64_t ws
 		.memory_bytes = mem_mib * MiB,
 		.curve = &curve,
 		.bandwidth_bytes_per_s = 32 * MiB,
-		.link_bytes_per_s = 1024 * MiB,	/* the testbed's veth, uncapped */
-		.downtime_limit_ms = 300,		/* libvirt's default (QEMU's) */
+		.link_bytes_per_s = 1024 * MiB, /* the testbed's veth, uncapped */
+		.downtime_limit_ms = 300,	/* libvirt's default (QEMU's) */
 		.switchover_overhead_ms = 10,
 		.zero_page_fraction = 0.5,
 	};
@@ -36,7 +36,8 @@ static struct model_input input(uint64_t mem_mib, uint64_t rate_mib, uint64_t ws
 	if (random)
 		assert_int_equal(model_curve_random(&curve, PAGE, rate_mib * MiB, wss_mib * MiB), 0);
 	else
-		assert_int_equal(model_curve_sequential(&curve, PAGE, rate_mib * MiB, wss_mib * MiB), 0);
+		assert_int_equal(model_curve_sequential(&curve, PAGE, rate_mib * MiB, wss_mib * MiB),
+				 0);
 	return in;
 }
 
@@ -200,10 +201,10 @@ static void test_zero_dirty(void **state)
 	assert_true(r.converges);
 	/* 128 MiB and its page headers at 32 MiB/s, less the tail */
 	assert_in_range(r.total_time_ms, 3700, 4000);
-	assert_int_equal(r.rounds, 3);		/* setup, exact, completion */
+	assert_int_equal(r.rounds, 3); /* setup, exact, completion */
 	assert_true(r.final_pending_bytes > 0);
 	assert_true(r.final_pending_bytes < r.threshold_bytes);
-	assert_true(r.min_pending_bytes <= r.final_pending_bytes);	/* pages vs wire */
+	assert_true(r.min_pending_bytes <= r.final_pending_bytes); /* pages vs wire */
 	/* the overhead and the tail at 1 GiB/s */
 	assert_in_range(r.downtime_ms, 10, 20);
 	assert_in_range(r.bytes_sent, 128 * MiB, 129 * MiB);
@@ -362,7 +363,8 @@ static void test_more_bandwidth_never_longer(void **state)
 							 (unsigned long)grid_wss_mib[j],
 							 random ? "random" : "sequential",
 							 (unsigned long)grid_bw_mib[k],
-							 (unsigned long)cost_ms(&r), (unsigned long)prev);
+							 (unsigned long)cost_ms(&r),
+							 (unsigned long)prev);
 					prev = cost_ms(&r);
 					checked++;
 				}
@@ -398,7 +400,8 @@ static void test_bandwidth_fine_grid(void **state)
 							 (unsigned long)grid_rates_mib[i],
 							 (unsigned long)grid_wss_mib[j],
 							 random ? "random" : "sequential",
-							 (unsigned long)bw, (unsigned long)cost_ms(&r),
+							 (unsigned long)bw,
+							 (unsigned long)cost_ms(&r),
 							 (unsigned long)prev);
 					longer += cost_ms(&r) > prev;
 					prev = cost_ms(&r);
@@ -430,7 +433,8 @@ static void test_larger_wss_never_shorter(void **state)
 							 (unsigned long)grid_bw_mib[k],
 							 random ? "random" : "sequential",
 							 (unsigned long)grid_wss_mib[j],
-							 (unsigned long)cost_ms(&r), (unsigned long)prev);
+							 (unsigned long)cost_ms(&r),
+							 (unsigned long)prev);
 					prev = cost_ms(&r);
 				}
 			}
@@ -460,8 +464,8 @@ static void test_larger_downtime_never_more_rounds(void **state)
 					assert_int_equal(model_predict(&in, &r), 0);
 					rounds = r.converges ? r.rounds : UINT64_MAX;
 					if (cost_ms(&r) > prev_ms ||
-					    (rounds > prev_rounds &&
-					     (rounds > prev_rounds + 1 || cost_ms(&r) == UINT64_MAX)))
+					    (rounds > prev_rounds && (rounds > prev_rounds + 1 ||
+								      cost_ms(&r) == UINT64_MAX)))
 						fail_msg("%lu MiB/s over %lu MiB (%s): %u ms limit "
 							 "takes %lu rounds, %lu ms; less took %lu, %lu ms",
 							 (unsigned long)grid_rates_mib[i],
@@ -469,7 +473,8 @@ static void test_larger_downtime_never_more_rounds(void **state)
 							 random ? "random" : "sequential",
 							 grid_downtime_ms[k], (unsigned long)rounds,
 							 (unsigned long)cost_ms(&r),
-							 (unsigned long)prev_rounds, (unsigned long)prev_ms);
+							 (unsigned long)prev_rounds,
+							 (unsigned long)prev_ms);
 					one_more += rounds > prev_rounds;
 					prev_rounds = rounds;
 					prev_ms = cost_ms(&r);

@@ -59,7 +59,7 @@ static void test_update_ewma(void **state)
 
 	/* then weighted: a full-speed migration moves it 30 % of the way */
 	s.precopy_bytes = 160 * MiB;
-	s.device_state_ms = 0;		/* unknown: kept */
+	s.device_state_ms = 0; /* unknown: kept */
 	assert_int_equal(model_calib_update(&c, &s), 0);
 	assert_int_equal(c.samples, 2);
 	assert_float_equal(c.throughput_ratio, 0.9 + 0.3 * 0.1, 1e-6);
@@ -81,8 +81,11 @@ static void test_apply(void **state)
 	struct model_calib c;
 	struct model_curve w;
 	struct model_input in = {
-		.memory_bytes = 128 * MiB, .curve = &w, .bandwidth_bytes_per_s = 32 * MiB,
-		.link_bytes_per_s = 1024 * MiB, .downtime_limit_ms = 300,
+		.memory_bytes = 128 * MiB,
+		.curve = &w,
+		.bandwidth_bytes_per_s = 32 * MiB,
+		.link_bytes_per_s = 1024 * MiB,
+		.downtime_limit_ms = 300,
 	};
 	struct model_result before, after;
 
@@ -90,7 +93,7 @@ static void test_apply(void **state)
 	assert_int_equal(model_predict(&in, &before), 0);
 
 	model_calib_init(&c);
-	model_calib_apply(&c, &in);		/* nothing learnt: unchanged */
+	model_calib_apply(&c, &in); /* nothing learnt: unchanged */
 	assert_float_equal(in.throughput_ratio, 0, 0);
 	assert_int_equal(in.switchover_overhead_ms, 0);
 
@@ -122,7 +125,7 @@ static void test_save_load_round_trip(void **state)
 	snprintf(path, sizeof(path), "%s/calib-host-2.example:16509.json", dir);
 	assert_int_equal(stat(path, &st), 0);
 	snprintf(path, sizeof(path), "%s/calib-host-2.example:16509.json.new", dir);
-	assert_int_equal(stat(path, &st), -1);	/* renamed, not left behind */
+	assert_int_equal(stat(path, &st), -1); /* renamed, not left behind */
 
 	assert_int_equal(model_calib_load(dir, "host-2.example:16509", &back, err, sizeof(err)), 0);
 	assert_int_equal(back.samples, 2);
@@ -171,13 +174,14 @@ static void expect_refused(const char *text, const char *why)
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "is not a calibration file"));
 	assert_non_null(strstr(err, why));
-	assert_int_equal(c.samples, 0);		/* the defaults, never half a file */
+	assert_int_equal(c.samples, 0); /* the defaults, never half a file */
 	free(path);
 }
 
 static void test_corrupt_refused(void **state)
 {
-	static const char good[] = "{\"version\": 1, \"dest\": \"bad\", \"throughput_ratio\": 0.9, "
+	static const char good[] =
+		"{\"version\": 1, \"dest\": \"bad\", \"throughput_ratio\": 0.9, "
 		"\"switchover_overhead_ms\": 4, \"device_state_ms\": 3, \"samples\": 2}\n";
 	struct model_calib c;
 	char big[8192];
@@ -203,7 +207,8 @@ static void test_corrupt_refused(void **state)
 		       "\"switchover_overhead_ms\": 4, \"device_state_ms\": 3, \"samples\": 2}",
 		       "\"throughput_ratio\"");
 	expect_refused("{\"version\": 1, \"dest\": \"bad\", \"throughput_ratio\": 0.9, "
-		       "\"device_state_ms\": 3, \"samples\": 2}", "\"switchover_overhead_ms\"");
+		       "\"device_state_ms\": 3, \"samples\": 2}",
+		       "\"switchover_overhead_ms\"");
 	expect_refused("{\"version\": 1, \"dest\": \"bad\", \"throughput_ratio\": 0.9, "
 		       "\"switchover_overhead_ms\": 4, \"device_state_ms\": 3, \"samples\": 2.5}",
 		       "\"samples\"");

@@ -285,7 +285,7 @@ int __wrap_bpf_object__open_skeleton(struct bpf_object_skeleton *s,
 		*m->map = (struct bpf_map *)(strstr(m->name, "rodata") ? &fake_rodata_map :
 									 &fake_counters_map);
 		if (m->mmaped)
-			*m->mmaped = calloc(1, 1 << 20);	/* room for net_fast in .bss */
+			*m->mmaped = calloc(1, 1 << 20); /* room for net_fast in .bss */
 		if (m->mmaped && strstr(m->name, "bss"))
 			fk.fast = *m->mmaped;
 	}
@@ -834,7 +834,7 @@ static void test_fast_rows(void **state)
 	assert_int_equal(net_watch(ctx, "vnet1", 2), 0);
 	for (int cpu = 0; cpu < FAKE_NCPUS; cpu++)
 		assert_int_equal(fk.fast[cpu][7].ifindex, 7);
-	assert_int_equal(fk.fast[FAKE_NCPUS][7].ifindex, 0);	/* possible CPUs only */
+	assert_int_equal(fk.fast[FAKE_NCPUS][7].ifindex, 0); /* possible CPUs only */
 	/* what BPF counted in the rows and, for both links, in the hash */
 	fk.fast[0][7].rx_packets = 3;
 	fk.fast[0][7].rx_bytes = 300;

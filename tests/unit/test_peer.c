@@ -46,10 +46,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define RUN_UNTIL(cond)							\
-	do {								\
-		while (!(cond))						\
-			assert_int_equal(loop_run_once(10), 0);		\
+#define RUN_UNTIL(cond)                                         \
+	do {                                                    \
+		while (!(cond))                                 \
+			assert_int_equal(loop_run_once(10), 0); \
 	} while (0)
 
 static struct json_object *fields(const char *name)

@@ -39,7 +39,6 @@ static struct {
 	atomic_int served;
 } fake;
 
-
 static void serve_one(int fd)
 {
 	char req[4096];
@@ -173,16 +172,19 @@ static void test_whole_replies_print(void **state)
 	assert_non_null(strstr(out_text(), "sorted by net"));
 	assert_int_equal(RUN("status"), 0);
 	assert_non_null(strstr(out_text(), "tided 1.2-3, pid 4242, up 1h 02m 05s\n"));
-	assert_non_null(strstr(out_text(),
-				"peers:           h2 (qemu+tcp://h2/system): connected, read 1200 ms ago, 8 CPUs\n"
-				"                 h3 (qemu+tcp://10.0.0.3/system): NOT connected\n"
-				"                   last error: cannot connect to libvirt at "
-				"'qemu+tcp://10.0.0.3/system': no answer within 1500 ms\n"));
+	assert_non_null(
+		strstr(out_text(),
+		       "peers:           h2 (qemu+tcp://h2/system): connected, read 1200 ms ago, 8 CPUs\n"
+		       "                 h3 (qemu+tcp://10.0.0.3/system): NOT connected\n"
+		       "                   last error: cannot connect to libvirt at "
+		       "'qemu+tcp://10.0.0.3/system': no answer within 1500 ms\n"));
 	assert_non_null(strstr(out_text(), "host CPUs:       the machine's online CPUs\n"));
-	assert_non_null(strstr(out_text(),
-				"loop lateness:   12 ms at most, 0 of 3725 ticks later than one tick\n"));
-	assert_non_null(strstr(out_text(),
-				"libvirt workers: 4 threads, 1 busy, 1 stuck; 812 calls, 3 timed out\n"));
+	assert_non_null(
+		strstr(out_text(),
+		       "loop lateness:   12 ms at most, 0 of 3725 ticks later than one tick\n"));
+	assert_non_null(
+		strstr(out_text(),
+		       "libvirt workers: 4 threads, 1 busy, 1 stuck; 812 calls, 3 timed out\n"));
 	assert_non_null(strstr(out_text(), "libvirt link:    connected, 2 VMs tracked\n"));
 	assert_non_null(strstr(out_text(), "collectors:      cpu bpf, net bpf, kvm off\n"));
 	assert_non_null(strstr(out_text(), "features:        tp_btf raw_tp\nmissing:         kvm\n"));

@@ -76,10 +76,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define RUN_UNTIL(cond)							\
-	do {								\
-		while (!(cond))						\
-			assert_int_equal(loop_run_once(10), 0);		\
+#define RUN_UNTIL(cond)                                         \
+	do {                                                    \
+		while (!(cond))                                 \
+			assert_int_equal(loop_run_once(10), 0); \
 	} while (0)
 
 static void on_state(struct vconn *vc, bool up, void *arg)
@@ -92,7 +92,9 @@ static void on_state(struct vconn *vc, bool up, void *arg)
 
 static struct vconn *open_uri(const char *uri, uint32_t timeout_ms)
 {
-	struct vconn_opts o = { .uri = uri, .call_timeout_ms = timeout_ms, .on_state = on_state,
+	struct vconn_opts o = { .uri = uri,
+				.call_timeout_ms = timeout_ms,
+				.on_state = on_state,
 				.reconnect_max_ms = 2000 };
 	struct vconn *vc;
 
@@ -142,8 +144,7 @@ static void call_release(void *arg)
 	atomic_store(&c->released, 1);
 }
 
-static const struct vconn_call node_info = { "virNodeGetInfo", call_run, call_done,
-					     call_release };
+static const struct vconn_call node_info = { "virNodeGetInfo", call_run, call_done, call_release };
 
 /* ---- tests ----------------------------------------------------------------- */
 
@@ -176,7 +177,7 @@ static void test_unreachable_then_back(void **state)
 	/* a few tries, 500 ms then 1000 ms apart, before the file is back */
 	RUN_UNTIL(loop_now_ms() - t0 >= 1200);
 	assert_int_equal(vc->backoff_ms, 2000);
-	assert_int_equal(fx.downs, 1);	/* said once, not at every try */
+	assert_int_equal(fx.downs, 1); /* said once, not at every try */
 	write_node();
 	RUN_UNTIL(vconn_connected(vc));
 	assert_int_equal(fx.ups, 1);
@@ -223,7 +224,7 @@ static void test_call_timeout_spares_other_connections(void **state)
 	assert_non_null(strstr(stuck.err, "virNodeGetInfo"));
 	assert_non_null(strstr(stuck.err, "'test:///default'"));
 	assert_non_null(strstr(stuck.err, "did not return within 150 ms"));
-	assert_false(atomic_load(&stuck.released));	/* run() still has it */
+	assert_false(atomic_load(&stuck.released)); /* run() still has it */
 	/* a pool of one thread, and the other connection is served */
 	RUN_UNTIL(other.done_calls);
 	assert_int_equal(other.result, 0);
@@ -258,7 +259,7 @@ static void test_close_lets_pending_calls_finish(void **state)
 		assert_true(atomic_load(&c[i].released));
 	}
 	RUN_UNTIL(!vcs.all);
-	assert_int_equal(fx.downs, 0);	/* closing is not "lost" */
+	assert_int_equal(fx.downs, 0); /* closing is not "lost" */
 }
 
 int main(void)
@@ -269,8 +270,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lost_and_reconnected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_timeout_spares_other_connections, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_close_lets_pending_calls_finish, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_close_lets_pending_calls_finish, setup, teardown),
 	};
 
 	unit_arm_alarm(120);

@@ -81,12 +81,11 @@ static void iterate(void)
 struct lifecycle {
 	int events[8];
 	int n;
-	bool outside_loop;	/* a callback ran outside loop_run_once() */
+	bool outside_loop; /* a callback ran outside loop_run_once() */
 	int freed;
 };
 
-static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
-			void *opaque)
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
 	struct lifecycle *lc = opaque;
 
@@ -109,8 +108,9 @@ static void test_lifecycle_event_through_loop(void **state)
 	int cb_id, st, reason;
 
 	assert_int_equal(virt_domain_event_register(f->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-						    VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
-						    &lc, lifecycle_freed, &cb_id), 0);
+						    VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &lc,
+						    lifecycle_freed, &cb_id),
+			 0);
 
 	assert_int_equal(virt_domain_suspend(f->dom), 0);
 	/* queued, not delivered: delivery is the loop's job */
@@ -303,8 +303,7 @@ int __wrap_virDomainGetJobStats(virDomainPtr dom, int *type, virTypedParameterPt
 }
 
 /* intent-named: a migration job with this much left and this dirty rate */
-static void mock_job_stats(unsigned long long remaining_bytes,
-			   unsigned long long dirty_pages_per_s)
+static void mock_job_stats(unsigned long long remaining_bytes, unsigned long long dirty_pages_per_s)
 {
 	will_return(__wrap_virDomainGetJobStats, 0);
 	will_return(__wrap_virDomainGetJobStats, remaining_bytes);
@@ -327,9 +326,10 @@ static void test_job_stats_adapter_with_wrapped_libvirt(void **state)
 	assert_int_equal(virt_domain_get_job_stats(f->dom, &type, &params, &n, 0), 0);
 	assert_int_equal(type, VIR_DOMAIN_JOB_UNBOUNDED);
 	assert_int_equal(virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_MEMORY_REMAINING,
-						 &remaining_bytes), 1);
-	assert_int_equal(virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE,
-						 &rate), 1);
+						 &remaining_bytes),
+			 1);
+	assert_int_equal(virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE, &rate),
+			 1);
 	assert_int_equal(remaining_bytes, 64ull << 20);
 	assert_int_equal(rate, 2500);
 	virTypedParamsFree(params, n);
@@ -346,11 +346,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lifecycle_event_through_loop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors_name_operation_object_and_reason, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors_name_operation_object_and_reason, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_list_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_libvirt_timeout_semantics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_libvirt_handle_semantics, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_job_stats_adapter_with_wrapped_libvirt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_stats_adapter_with_wrapped_libvirt, setup,
+						teardown),
 	};
 
 	unit_arm_alarm(120);

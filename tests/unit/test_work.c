@@ -50,17 +50,17 @@ static void start_pool(uint32_t threads, uint32_t shutdown_wait_ms)
 	assert_int_equal(work_init(&o), 0);
 }
 
-#define RUN_UNTIL(cond)							\
-	do {								\
-		while (!(cond))						\
-			assert_int_equal(loop_run_once(-1), 0);		\
+#define RUN_UNTIL(cond)                                         \
+	do {                                                    \
+		while (!(cond))                                 \
+			assert_int_equal(loop_run_once(-1), 0); \
 	} while (0)
 
 /* Without the loop: the loop would sleep until a job completes. */
-#define WAIT_RAN(r)							\
-	do {								\
-		while (!atomic_load(&(r)->ran))				\
-			usleep(1000);					\
+#define WAIT_RAN(r)                             \
+	do {                                    \
+		while (!atomic_load(&(r)->ran)) \
+			usleep(1000);           \
 	} while (0)
 
 /* ---- a job that records what happened to it -------------------------------- */
@@ -68,15 +68,15 @@ static void start_pool(uint32_t threads, uint32_t shutdown_wait_ms)
 struct rec {
 	int tag;
 	uint32_t sleep_ms;
-	atomic_int ran;			/* run() started */
+	atomic_int ran; /* run() started */
 	atomic_int abandoned;
 	int done_calls;
 	int result;
 	bool detached;
 	uint64_t done_at_ms;
-	int *order;			/* run order, written by workers */
+	int *order; /* run order, written by workers */
 	atomic_int *n_order;
-	int *done_order;		/* done order, on the loop */
+	int *done_order; /* done order, on the loop */
 	int *n_done;
 };
 
@@ -134,8 +134,11 @@ static void test_queue_keeps_order(void **state)
 	start_pool(4, 0);
 	assert_int_equal(work_queue_new("order", &q), 0);
 	for (int i = 0; i < N; i++) {
-		r[i] = (struct rec){ .tag = i, .sleep_ms = (uint32_t)(i % 3), .order = order,
-				     .n_order = &n_order, .done_order = done_order,
+		r[i] = (struct rec){ .tag = i,
+				     .sleep_ms = (uint32_t)(i % 3),
+				     .order = order,
+				     .n_order = &n_order,
+				     .done_order = done_order,
 				     .n_done = &n_done };
 		submit(q, &r[i], 0);
 	}
@@ -304,7 +307,7 @@ static void test_shutdown_bound_detaches_a_stuck_job(void **state)
 	RUN_UNTIL(stuck.done_calls);
 	assert_int_equal(stuck.result, 5);
 	work_queue_free(q);
-	usleep(50000);	/* the orphan thread exits */
+	usleep(50000); /* the orphan thread exits */
 }
 
 static void test_queue_free_completes_everything(void **state)
@@ -348,8 +351,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_bound_detaches_a_stuck_job, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_queue_free_completes_everything, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_queue_free_completes_everything, setup, teardown),
 	};
 
 	unit_arm_alarm(120);
