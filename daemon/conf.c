@@ -645,7 +645,10 @@ int conf_load(const char *path, bool must_exist, struct tide_conf **out, char *e
 
 	f = fopen(path, "re");
 	if (!f) {
-		ret = -errno;
+		/* never 0: the caller takes 0 for a configuration in *out */
+		int e = errno;
+
+		ret = e > 0 && e < 4096 ? -e : -EIO;
 		if (ret == -ENOENT && !must_exist) {
 			ret = conf_defaults(out);
 			if (ret)
@@ -712,6 +715,8 @@ int conf_init(const char *path)
 	if (!cs.file)
 		return -ENOMEM;
 	ret = conf_load(cs.file, cs.must_exist, &c, err, sizeof(err));
+	if (!ret && !c)
+		ret = -EIO; /* cannot happen: conf_load sets *out when it returns 0 */
 	if (ret) {
 		log_err("%s", err);
 		free(cs.file);
@@ -809,6 +814,8 @@ int conf_reload(void)
 	if (!cs.cur)
 		return -ENODEV;
 	ret = conf_load(cs.file, cs.must_exist, &next, err, sizeof(err));
+	if (!ret && !next)
+		ret = -EIO; /* cannot happen: conf_load sets *out when it returns 0 */
 	if (ret) {
 		log_err("cannot reload the configuration: %s; keeping the previous one", err);
 		return ret;

@@ -208,7 +208,7 @@ static void choose_modes(struct cpu_ctx *ctx, const struct cpu_opts *opts)
 	if (opts->force_raw_tp) {
 		ctx->raw_tp = true;
 		note(ctx, "raw_tp forced by option");
-	} else if ((err = feat_probe_tp_btf("sched_switch", why, sizeof(why))) < 0) {
+	} else if (feat_probe_tp_btf("sched_switch", why, sizeof(why)) < 0) {
 		ctx->raw_tp = true;
 		note(ctx, "tp_btf on sched_switch: %s", why);
 	}

@@ -423,16 +423,19 @@ static int cmp_thread(const void *a, const void *b)
 /* vCPU index of a thread named comm, or -1 if it is no vCPU thread */
 static int64_t vcpu_of_comm(const char *comm)
 {
-	unsigned int n;
-	int used = 0;
+	unsigned long n;
+	char *end;
 
 	if (strcmp(comm, "ALL CPUs/TCG") == 0)
 		return VM_VCPU_ALL;
 	/* "CPU n/ACCEL": KVM, TCG (and HVF, WHPX, ... elsewhere) */
-	if (sscanf(comm, "CPU %u/%n", &n, &used) == 1 && used > 0 && comm[used] &&
-	    strncmp(comm, "CPU ", 4) == 0 && isdigit((unsigned char)comm[4]))
-		return n;
-	return -1;
+	if (strncmp(comm, "CPU ", 4) != 0 || !isdigit((unsigned char)comm[4]))
+		return -1;
+	errno = 0;
+	n = strtoul(comm + 4, &end, 10);
+	if (errno || n > INT32_MAX || end[0] != '/' || !end[1])
+		return -1;
+	return (int64_t)n;
 }
 
 int inv_scan_vcpus(const char *proc_root, pid_t pid, struct vm_thread **out, uint32_t *n_out)

@@ -612,6 +612,7 @@ static int timer_add(uint64_t ms, uint64_t jitter_ms, bool periodic, loop_timer_
 	}
 	if (lp.cap_heap < lp.n_timers + 1) {
 		size_t cap = lp.cap_heap ? lp.cap_heap * 2 : 16;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		struct timer **h = realloc(lp.heap, cap * sizeof(*h));
 
 		if (!h) {

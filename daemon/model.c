@@ -254,7 +254,7 @@ static void sim_run_guest(struct sim *s, double dt_ms)
  */
 static bool sim_check(struct sim *s)
 {
-	double estimate = (s->rw + s->ro) * s->page_bytes, exact = estimate;
+	double estimate = (s->rw + s->ro) * s->page_bytes, exact;
 
 	if (!(estimate < s->threshold_bytes)) {
 		/* no exact figure; an empty bitmap still completes */

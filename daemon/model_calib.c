@@ -294,7 +294,8 @@ int model_calib_load(const char *dir, const char *dest, struct model_calib *c, c
 	else if (!get_number(o, "version", CALIB_VERSION, CALIB_VERSION, &version))
 		bad = "no \"version\": 1";
 	else if (!json_object_object_get_ex(o, "dest", &v) ||
-		 !json_object_is_type(v, json_type_string) || strcmp(json_object_get_string(v), dest))
+		 !json_object_is_type(v, json_type_string) ||
+		 strcmp(json_object_get_string(v), dest) != 0)
 		bad = "\"dest\" is not this destination";
 	else if (!get_number(o, "throughput_ratio", 0.001, 1.5, &ratio))
 		bad = "\"throughput_ratio\" missing or outside 0.001..1.5";

@@ -100,7 +100,7 @@ static bool probe_tcx(void)
 	LIBBPF_OPTS(bpf_prog_query_opts, q);
 	unsigned int lo = if_nametoindex("lo");
 
-	return lo && bpf_prog_query_opts(lo, NET_BPF_TCX_INGRESS, &q) == 0;
+	return lo && bpf_prog_query_opts((int)lo, NET_BPF_TCX_INGRESS, &q) == 0;
 }
 
 static int netns_ino(uint64_t *ino)
@@ -245,7 +245,7 @@ static void counters_delete(struct net_ctx *ctx, int ifindex)
 
 /* ---- tc (clsact + cls_bpf) --------------------------------------------- */
 
-static bool prog_is(int prog_id, const struct bpf_program *prog)
+static bool prog_is(__u32 prog_id, const struct bpf_program *prog)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);

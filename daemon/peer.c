@@ -70,7 +70,7 @@ static void poll_failed(struct peer *p, const char *err)
 	p->polls_failed++;
 	snprintf(msg, sizeof(msg), "peer '%s': %s", p->name, err);
 	/* every few seconds for a peer that is down: say it when it changes */
-	if (!p->failing || strcmp(msg, p->last_error))
+	if (!p->failing || strcmp(msg, p->last_error) != 0)
 		log_warn("%s", msg);
 	snprintf(p->last_error, sizeof(p->last_error), "%s", msg);
 	p->failing = true;
@@ -204,6 +204,7 @@ int peer_reconfigure(const struct conf_peer *cps, size_t n)
 
 	if (!ps.inited)
 		return -ENODEV;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	peers = calloc(n ? n : 1, sizeof(*peers));
 	if (!peers)
 		return -ENOMEM;

@@ -89,6 +89,16 @@ static void vc_unref(struct vconn *vc)
 	free(vc);
 }
 
+/*
+ * Drops the close callback's reference from a job on the worker: the job
+ * holds its own (vjob_submit), so this is never the last one and vc lives
+ * on for the rest of the job.
+ */
+static void vc_unref_in_job(struct vconn *vc)
+{
+	atomic_fetch_sub(&vc->refs, 1);
+}
+
 static void set_error(struct vconn *vc, const char *msg)
 {
 	snprintf(vc->last_error, sizeof(vc->last_error), "%s", msg);
@@ -175,7 +185,7 @@ static void close_conn(struct vconn *vc, virConnectPtr conn, bool close_cb)
 {
 	if (close_cb) {
 		virt_connect_unregister_close(conn, on_close_cb);
-		vc_unref(vc);
+		vc_unref_in_job(vc);
 	}
 	if (vc->o.teardown)
 		vc->o.teardown(conn, vc->o.arg);
@@ -208,7 +218,7 @@ static int run_open(struct vjob *j)
 	if (virt_connect_register_close(conn, on_close_cb, vc, NULL)) {
 		/* the test driver has none; remote and qemu drivers have */
 		log_debug("%s", virt_last_error());
-		vc_unref(vc);
+		vc_unref_in_job(vc);
 	} else {
 		j->close_cb = true;
 	}
