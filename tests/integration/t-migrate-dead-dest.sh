@@ -47,14 +47,29 @@ verify_guest g1 "on the source after the destination died"
 session_alive "while the destination died"
 
 log "3: the destination comes back and the migration then works"
-tb libvirtd start h2
-# the restarted libvirtd first reconnects to the domains its state says it
-# had; the half-received g1 must be recognised as dead and forgotten
-for i in $(seq 150); do
-	tb virsh h2 list --all --name | grep -qx g1 || break
-	sleep 0.2
+# The restarted libvirtd first reconnects to the domains its state says it
+# had; the half-received g1 must be recognised as dead and forgotten.  A
+# libvirtd restarted after a SIGKILL has been seen to exit during that
+# (its log is kept); it is then said and started once more: what this test
+# guards is the guest, not libvirtd's own recovery.
+settled=0
+for attempt in 1 2; do
+	tb libvirtd start h2
+	for i in $(seq 150); do
+		if ! names=$(tb virsh h2 list --all --name 2>/dev/null); then
+			break
+		fi
+		grep -qx g1 <<<"$names" || { settled=1; break; }
+		sleep 0.2
+	done
+	sleep 1
+	[ "$settled" = 1 ] && tb virsh h2 version >/dev/null 2>&1 && break
+	settled=0
+	cp /var/tmp/tide-testbed/h2/log-libvirt/libvirtd.log "$RESULTS/$T_NAME.h2-libvirtd.$attempt.log" 2>/dev/null || true
+	log "RESTART: h2's libvirtd did not settle after its restart (attempt $attempt; its log in $T_NAME.h2-libvirtd.$attempt.log)"
+	tb libvirtd stop h2 || true
 done
-tb virsh h2 list --all --name | grep -qx g1 && fail "h2 still lists the dead incoming g1 30 s after its restart"
+[ "$settled" = 1 ] || fail "h2's libvirtd did not come back and forget the dead incoming g1 in two restarts"
 # The first attempt right after the restart has been seen to fail with
 # "client socket is closed" (the restarted libvirtd still settling); that
 # is said, h2's libvirtd log kept, and one more attempt made: the point

@@ -36,6 +36,6 @@ tb down >/dev/null 2>&1
 check_clean "an interrupted 'tb up'"
 
 # normal cycle, and down twice
-tb up >/dev/null 2>&1 || fail "tb up failed"
+tb up >/dev/null 2>"$RESULTS/$T_NAME.up2" || { tail -5 "$RESULTS/$T_NAME.up2" >&2; fail "tb up failed"; }
 tb down >/dev/null 2>&1 && tb down >/dev/null 2>&1 || fail "tb down twice failed"
 check_clean "up, down, down"
