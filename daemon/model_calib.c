@@ -24,6 +24,8 @@
 #include <json-c/json.h>
 
 #include "model.h"
+#include "procfs.h"
+#include "util.h"
 
 #define CALIB_VERSION 1
 #define CALIB_MAX_FILE_BYTES 4096
@@ -118,40 +120,24 @@ static int calib_path(char *buf, size_t buf_bytes, const char *dir, const char *
 	return n < 0 || (size_t)n >= buf_bytes ? -ENAMETOOLONG : 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int model_calib_save(const char *dir, const char *dest, const struct model_calib *c, char *err,
 		     size_t err_bytes)
 {
-	char path[4096], tmp[4096];
+	char path[4096], name[CALIB_MAX_DEST_BYTES + 16];
 	struct json_object *o;
-	const char *text;
-	int fd, dfd, ret;
+	char *text = NULL;
+	int ret;
 
 	if (!dir || !c || !dest_ok(dest)) {
 		set_err(err, err_bytes, "cannot save calibration: bad destination name '%s'",
 			dest ? dest : "(null)");
 		return -EINVAL;
 	}
-	if (calib_path(path, sizeof(path), dir, dest, "") ||
-	    calib_path(tmp, sizeof(tmp), dir, dest, ".new")) {
+	if (calib_path(path, sizeof(path), dir, dest, "")) {
 		set_err(err, err_bytes, "cannot save calibration: path in '%s' too long", dir);
 		return -ENAMETOOLONG;
 	}
+	snprintf(name, sizeof(name), "calib-%s.json", dest);
 	o = json_object_new_object();
 	if (!o)
 		return -ENOMEM;
@@ -162,64 +148,18 @@ int model_calib_save(const char *dir, const char *dest, const struct model_calib
 			       json_object_new_double(c->switchover_overhead_ms));
 	json_object_object_add(o, "device_state_ms", json_object_new_double(c->device_state_ms));
 	json_object_object_add(o, "samples", json_object_new_int64(c->samples));
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = -errno;
-		set_err(err, err_bytes, "cannot open '%s': %s", tmp, strerror(-ret));
-		json_object_put(o);
-		return ret;
-	}
-	ret = write_all(fd, text, strlen(text));
-	if (!ret)
-		ret = write_all(fd, "\n", 1);
+	if (asprintf(&text, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0)
+		text = NULL;
 	json_object_put(o);
-	if (!ret && fsync(fd))
-		ret = -errno;
-	if (close(fd) && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path))
-		ret = -errno;
+	if (!text)
+		return -ENOMEM;
+	ret = util_write_file_atomic(dir, name, text, strlen(text));
+	free(text);
 	if (ret) {
 		set_err(err, err_bytes, "cannot write '%s': %s", path, strerror(-ret));
-		unlink(tmp);
 		return ret;
 	}
-	/* the rename itself must survive a crash */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
 	return 0;
-}
-
-static int read_small(const char *path, char *buf, size_t buf_bytes, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
-	size_t got = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (got < buf_bytes) {
-		ssize_t n = read(fd, buf + got, buf_bytes - got);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			break;
-		}
-		if (!n)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (!ret && got == buf_bytes)
-		ret = -EFBIG;
-	*len = got;
-	return ret;
 }
 
 /* A number field, finite and within [min, max]. */
@@ -241,13 +181,14 @@ static bool get_number(struct json_object *o, const char *key, double min, doubl
 int model_calib_load(const char *dir, const char *dest, struct model_calib *c, char *err,
 		     size_t err_bytes)
 {
-	char path[4096], buf[CALIB_MAX_FILE_BYTES];
+	char path[4096], buf[CALIB_MAX_FILE_BYTES + 1];
 	enum json_tokener_error jerr = json_tokener_success;
 	struct json_tokener *tok;
 	struct json_object *o, *v;
 	double version, ratio, overhead, device, samples;
 	const char *bad = NULL;
 	size_t len = 0, end;
+	ssize_t got;
 	int ret;
 
 	if (!c)
@@ -262,7 +203,10 @@ int model_calib_load(const char *dir, const char *dest, struct model_calib *c, c
 		set_err(err, err_bytes, "cannot load calibration: path in '%s' too long", dir);
 		return -ENAMETOOLONG;
 	}
-	ret = read_small(path, buf, sizeof(buf), &len);
+	/* one byte more than a file may have: a full buffer is a file too large */
+	got = procfs_read_small(path, buf, sizeof(buf));
+	ret = got < 0 ? (int)got : got == CALIB_MAX_FILE_BYTES ? -EFBIG : 0;
+	len = got < 0 ? 0 : (size_t)got;
 	if (ret == -EFBIG) {
 		set_err(err, err_bytes, "'%s' is not a calibration file: larger than %d bytes",
 			path, CALIB_MAX_FILE_BYTES - 1);

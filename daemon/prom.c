@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "prom.h"
+#include "util.h"
 
 int prom_begin(struct prom *p)
 {
@@ -142,26 +143,9 @@ void prom_abort(struct prom *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= n;
-	}
-	return 0;
-}
-
 int prom_commit(struct prom *p, const char *dir, const char *file)
 {
-	char path[4096], tmp[4096];
-	int fd, dfd, err;
+	int err;
 
 	if (!p->mem)
 		return -EINVAL;
@@ -174,34 +158,8 @@ int prom_commit(struct prom *p, const char *dir, const char *file)
 	err = p->err;
 	if (err)
 		goto cleanup;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/%s.new", dir, file) >= sizeof(tmp)) {
-		err = -ENAMETOOLONG;
-		goto cleanup;
-	}
 	/* node_exporter reads only *.prom, so the .new file is never seen */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	err = write_all(fd, p->buf, p->len);
-	if (!err && fsync(fd))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err) {
-		unlink(tmp);
-		goto cleanup;
-	}
-	/* the rename itself must survive a crash */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	err = util_write_file_atomic(dir, file, p->buf, p->len);
 cleanup:
 	free(p->buf);
 	memset(p, 0, sizeof(*p));

@@ -24,6 +24,15 @@ int util_mkdir_p(const char *path, mode_t mode, char *failed, size_t failed_byte
 int util_dirname(const char *path, char *buf, size_t buf_bytes);
 
 /*
+ * Replace DIR/NAME with the len bytes of buf so that a reader (or a crash)
+ * sees the old file or the new one, never a mix (libvirt's virFileRewrite):
+ * write DIR/NAME.new, fsync, close (checked), rename, fsync DIR.  0 or
+ * -errno; the .new file is removed on failure.
+ */
+int util_write_file_atomic(const char *dir, const char *name, const char *buf,
+			   size_t len) __tide_must_check;
+
+/*
  * Pid file held with an exclusive flock() for the life of the daemon, so a
  * second daemon finds it locked even when the first one did not get to
  * remove it.  -EEXIST when another process holds it; *holder then has its
