@@ -70,8 +70,8 @@ import json, sys
 ids = {int(i) for i in sys.argv[1].split()}
 print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin) if p["id"] in ids))' "$ids"
 }
-# the pid tided itself wrote, in h1's /run/tide
-tided=$(tr -dc 0-9 </var/tmp/tide-testbed/h1/run-tide/tided.pid) && [ "$(cat "/proc/$tided/comm" 2>/dev/null)" = tided ] ||
+# the pid tided itself wrote (tb tided pid)
+tided=$("$TB" tided pid h1) ||
 	{ echo "b-collect: cannot find tided's process" >&2; exit 1; }
 echo 1 >/proc/sys/kernel/bpf_stats_enabled
 progress "tided (pid $tided) ticking at 100 ms over $guests guests for $secs s, BPF stats on"

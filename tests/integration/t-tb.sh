@@ -44,16 +44,18 @@ tb leftovers >/dev/null || fail "the README's 'tb down' left things behind: $(tb
 log "2: tb tided start / stop"
 tb_start -n 1
 tb tided start h1
-p1=$(cat /var/tmp/tide-testbed/h1/run-tide/tided.pid)
-[ "$(cat "/proc/$p1/comm")" = tided ] || fail "the pid tided wrote ($p1) is not tided"
+p1=$(tb tided pid h1) || fail "tb tided pid finds no tided after a start"
+[ "$p1" = "$(cat /var/tmp/tide-testbed/h1/run-tide/tided.pid)" ] && [ "$(cat "/proc/$p1/comm")" = tided ] ||
+	fail "tb tided pid ($p1) is not the tided whose pid tided wrote"
 tb tided stop h1 || fail "tb tided stop failed"
 [ -d "/proc/$p1" ] && fail "tided $p1 still runs after 'tb tided stop'"
 for p in $(ip netns pids tide-h1); do
 	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = tided ] && fail "a tided (pid $p) still runs in h1 after 'tb tided stop'"
 done
+tb tided pid h1 >/dev/null 2>&1 && fail "tb tided pid still names a tided after stop"
 log "stop: tided $p1 exited"
 tb tided start h1 || fail "tb tided start after a stop failed"
-p2=$(cat /var/tmp/tide-testbed/h1/run-tide/tided.pid)
+p2=$(tb tided pid h1) || fail "tb tided pid finds no tided after stop and start"
 [ "$p2" != "$p1" ] && [ "$(cat "/proc/$p2/comm")" = tided ] || fail "no new tided after stop and start ($p1 -> $p2)"
 tb tidectl h1 status >/dev/null || fail "the restarted tided does not answer"
 log "start after stop: tided $p2 answers"
