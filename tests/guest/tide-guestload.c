@@ -34,6 +34,10 @@
  *                        pages_written= total_mismatches= dirty_mode= dirty_rate_meas=
  *                        scan_passes= cpu_ms= starts= sessions= gen=
  *   corrupt wss|ballast PAGE   test hook: flip a byte behind the checksum's back
+ *   corrupt ledger N     test hook: add N (may be negative) to pages_written
+ *                        without writing a page: the ledger no longer adds up
+ *   corrupt drop PAGES   test hook: lose the ballast's last PAGES pages without
+ *                        saying so: fewer pages than were asked for
  *   help, quit
  * Port 7001, sessions: every line received on a connection is answered with
  * the next value of that connection's counter, from 1.
@@ -1140,11 +1144,42 @@ static int cmd_status(char **argv, char *reply, size_t len)
  * Test hook: flips one byte of a page behind the checksum's back, to show
  * that the checkers catch what a bad migration would do.
  */
+/* The ledger and page-count hooks of cmd_corrupt (caller holds ctl_lock). */
+static int corrupt_record(char **argv, char *reply, size_t len)
+{
+	struct region *r = &g.reg[REG_BALLAST];
+	char tok[40], tok2[40];
+	long n;
+
+	if (strcmp(argv[1], "ledger") == 0 && !parse_long(argv[2], -1000000, 1000000, &n)) {
+		atomic_fetch_add(&g.pages_written, (uint64_t)n);
+		snprintf(reply, len, "ok ledger_off_by=%ld", n);
+		return 0;
+	}
+	if (strcmp(argv[1], "drop") == 0 && !parse_long(argv[2], 1, (long)r->npages, &n)) {
+		long keep_pages = (long)r->npages - n;
+
+		/* ballast_shrink() works in MiB; drop whole pages, keep the want */
+		pthread_rwlock_wrlock(&g.layout);
+		munmap(r->mem + (size_t)keep_pages * PAGE_BYTES, (size_t)n * PAGE_BYTES);
+		r->npages = (size_t)keep_pages;
+		pthread_rwlock_unlock(&g.layout);
+		snprintf(reply, len, "ok dropped_pages=%ld", n);
+		return 0;
+	}
+	snprintf(reply, len, "err corrupt: '%s %s' is not ledger N or drop PAGES (1-%zu)",
+		 sanitize(argv[1], tok, sizeof(tok)), sanitize(argv[2], tok2, sizeof(tok2)), r->npages);
+	return -EINVAL;
+}
+
 static int cmd_corrupt(char **argv, char *reply, size_t len)
 {
 	char tok[40];
 	int reg;
 	long idx;
+
+	if (strcmp(argv[1], "ledger") == 0 || strcmp(argv[1], "drop") == 0)
+		return corrupt_record(argv, reply, len);
 
 	for (reg = 0; reg < REG_COUNT; reg++)
 		if (strcmp(argv[1], region_names[reg]) == 0)
@@ -1196,7 +1231,7 @@ static const struct cmd {
 	{ "verify", 0, true, cmd_verify, "verify" },
 	{ "status", 0, false, cmd_status, "status" },
 	{ "ballast", 1, true, cmd_ballast, "ballast MIB" },
-	{ "corrupt", 2, true, cmd_corrupt, "corrupt wss|ballast PAGE" },
+	{ "corrupt", 2, true, cmd_corrupt, "corrupt wss|ballast PAGE | ledger N | drop PAGES" },
 	{ "help", 0, false, cmd_help, "help" },
 	{ "quit", 0, false, cmd_quit, "quit" },
 };

@@ -7,7 +7,8 @@
 #  - two busy guests on h1 (one CPU) share it: together at most one CPU, and
 #    tided on h1 sees run-queue wait, while tided on h2 sees none for an
 #    idle guest;
-#  - moving one busy guest to h2 removes the wait on h1.
+#  - moving one busy guest to h2 removes the wait on h1;
+#  - negative control: without cpusets the bound on h1's CPU time fails.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -73,3 +74,18 @@ printf '    %-34s %14s %14s\n' "h1: b1 busy (b2 moved away)" "$cpu1b" "$wait1b" 
 [ "$cpu1b" -ge 700 ] ||
 	fail "b1 alone on h1 should have its CPU, runs $cpu1b ms/s (machine load average $(cut -d' ' -f1-3 /proc/loadavg))"
 log "moving one of two busy guests relieved h1: wait $wait1 -> $wait1b ms/s, b1 on-CPU $cpu1 (shared) -> $cpu1b ms/s"
+
+# Negative control: without cpusets (--cpus none) the same two busy guests
+# on h1 take both of the machine's CPUs, so the first check above fails.
+tb down >/dev/null 2>&1
+TIDED_TICK_MS=500 tb up -n 1 --cpus none >/dev/null 2>&1 || fail "testbed without cpusets did not come up"
+tb tided start h1
+for g in b1 b2; do
+	tb guest start "$g" h1 --mem 128 --ballast 4 >/dev/null 2>&1 || fail "guest $g did not boot"
+	tb guest ctl "$g" cpu 100 >/dev/null
+done
+sleep 5
+read -r cpu0 wait0 <<<"$(host_load h1)"
+[ "$cpu0" -gt 1100 ] ||
+	fail "without cpusets two busy guests ran only $cpu0 ms/s: the check of h1's one CPU could not have failed"
+log "negative control: without cpusets the two busy guests take $cpu0 ms/s (wait $wait0): the 1100 ms/s bound catches a host not confined to its CPU"

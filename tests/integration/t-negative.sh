@@ -11,6 +11,9 @@
 #  3. session continuity: the guest is paused (virsh suspend) for longer
 #     than the gap allowed; the session must fail on the gap.  And a session
 #     stopped while a request is unanswered must fail, not pass.
+#  5. the working set's ledger and the page count: the guest's hooks count
+#     a page written that was not, and lose ballast pages without saying so;
+#     verify must report each.
 #  4. the host's witness: the guest is rolled back to an older state of
 #     itself (virsh save, run on, restore the old image); its memory is
 #     self-consistent, so verify passes, and the witness of pages written
@@ -18,15 +21,19 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# expect_caught WHAT CMD...: CMD (a check) must fail; its message is shown.
+# expect_caught WHAT REASON CMD...: CMD (a check) must fail, and for the
+# reason named (a pattern of its FAIL message): another check failing
+# first would prove nothing about this one.
 expect_caught() {
-	local what=$1 out
-	shift
+	local what=$1 reason=$2 out
+	shift 2
 	out=$RESULTS/$T_NAME.caught
 	if ( "$@" ) >"$out" 2>&1; then
 		cat "$out" >&2
 		fail "$what: the check passed, it should have failed"
 	fi
+	grep -q "FAIL: .*$reason" "$out" ||
+		fail "$what: failed, but not for '$reason': $(grep -m1 -o 'FAIL: .*' "$out")"
 	log "$what: caught: $(grep -m1 -o 'FAIL: .*' "$out" | cut -c7-200)"
 }
 
@@ -43,7 +50,7 @@ verify_guest g2 "after boot"
 
 log "1: the guest's corrupt hook"
 tb guest ctl g1 corrupt ballast 7 >/dev/null || fail "corrupt hook refused"
-expect_caught "one byte flipped by the guest's own hook" verify_guest g1 "after its corrupt hook"
+expect_caught "one byte flipped by the guest's own hook" "memory corrupted" verify_guest g1 "after its corrupt hook"
 
 log "2: one byte flipped from the host, through the destination QEMU's memory"
 tb guest ctl g2 dirty 1280 8 >/dev/null || fail "cannot start g2's dirtier"
@@ -55,7 +62,7 @@ pid=$(qemu_pid_of g2)
 [ -n "$pid" ] || fail "no QEMU process for g2"
 r=$(python3 "$(dirname "$0")/guestmem.py" flip "$pid" ballast 11) || fail "guestmem.py found no ballast page 11 in QEMU $pid: $r"
 log "$r"
-expect_caught "one byte flipped in the destination QEMU" verify_guest g2 "after the host-side flip"
+expect_caught "one byte flipped in the destination QEMU" "memory corrupted" verify_guest g2 "after the host-side flip"
 
 log "3: a guest paused for longer than the gap allowed"
 tb guest start g3 h2 --mem 128 >/dev/null 2>&1 || fail "guest g3 did not boot"
@@ -66,7 +73,7 @@ tb virsh h2 suspend g3 >/dev/null
 sleep 1.8
 tb virsh h2 resume g3 >/dev/null
 sleep 1
-expect_caught "a 1.8 s pause against a 1000 ms gap" session_end
+expect_caught "a 1.8 s pause against a 1000 ms gap" "reason=\(gap\|timeout\)" session_end
 SESSION_TAG=.unanswered session_start g3 50 1000
 sleep 2
 tb virsh h2 suspend g3 >/dev/null
@@ -96,5 +103,17 @@ r=$(tb guest ctl g3 verify)
 [ "$(kv "$r" mismatches)" = 0 ] && [ "$(kv "$r" ledger_ok)" = 1 ] ||
 	fail "the rolled-back guest should be self-consistent, is not: $r"
 log "the rolled-back guest is self-consistent (the page check alone would pass): $r"
-expect_caught "a guest rolled back to an older image" verify_guest g3 "after the rollback"
+expect_caught "a guest rolled back to an older image" "went back" verify_guest g3 "after the rollback"
 tb exec h2 rm -f "$save"
+
+log "5: the ledger and the page count"
+tb guest start g4 h1 --mem 128 --ballast 8 >/dev/null 2>&1 || fail "guest g4 did not boot"
+tb guest ctl g4 dirty 1280 4 >/dev/null || fail "cannot start g4's dirtier"
+sleep 1
+verify_guest g4 "before its ledger is broken"
+tb guest ctl g4 corrupt ledger 1 >/dev/null || fail "ledger hook refused"
+expect_caught "a page counted that was never written" "disagree" verify_guest g4 "with a broken ledger"
+tb guest ctl g4 corrupt ledger -1 >/dev/null || fail "ledger hook refused"
+verify_guest g4 "with its ledger mended"
+tb guest ctl g4 corrupt drop 16 >/dev/null || fail "drop hook refused"
+expect_caught "16 ballast pages lost without a word" "not the .* it was asked to hold" verify_guest g4 "with pages missing"
