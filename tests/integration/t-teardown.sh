@@ -28,7 +28,9 @@ rc=$?
 check_clean "a test that failed midway with a guest running"
 
 # a testbed killed while it was being built
-tb up -n 3 >/dev/null 2>&1 &
+# "$TB" itself, not the tb function: a function run with & is a subshell,
+# and killing that would leave tb building hosts behind the test's back
+"$TB" up -n 3 >/dev/null 2>&1 &
 up=$!
 sleep 1.5
 kill "$up" 2>/dev/null; wait "$up" 2>/dev/null
