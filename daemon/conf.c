@@ -98,6 +98,20 @@ static const struct key keys[] = {
 	  TIDE_DEFAULT_TEXTFILE_DIR, 0 },
 	{ "textfile_interval_ms", KEY_MS, FIELD(textfile_interval_ms), 100, 3600000, true, NULL,
 	  NULL, 15000 },
+	/* dirty-page curve: libvirt page-sampling probes (dirty.h) */
+	{ "dirty_probe", KEY_BOOL, FIELD(dirty_probe), 0, 0, true, NULL, NULL, true },
+	{ "dirty_probe_interval_ms", KEY_MS, FIELD(dirty_probe_interval_ms), 1000, 86400000, true,
+	  NULL, NULL, 20000 },
+	{ "dirty_probe_budget", KEY_UINT, FIELD(dirty_probe_budget), 1, 64, true, NULL, NULL, 2 },
+	/* what a migration runs under when nobody says (plan, records) */
+	{ "migration_bandwidth_mib_s", KEY_UINT, FIELD(migration_bandwidth_mib_s), 0, 1048576, true,
+	  NULL, NULL, 0 },
+	{ "link_bandwidth_mib_s", KEY_UINT, FIELD(link_bandwidth_mib_s), 1, 1048576, true, NULL,
+	  NULL, 1024 },
+	{ "migration_downtime_limit_ms", KEY_MS, FIELD(migration_downtime_limit_ms), 1, 60000, true,
+	  NULL, NULL, 300 },
+	{ "migration_history", KEY_UINT, FIELD(migration_history), 1, 1000000, true, NULL, NULL,
+	  1000 },
 	{ "log_level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0, true, NULL, NULL, LOG_LEVEL_INFO },
 	{ "peers", KEY_PEERS, FIELD(peers), 0, 0, true, NULL, NULL, 0 },
 };

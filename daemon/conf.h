@@ -76,6 +76,13 @@ struct tide_conf {
 	bool textfile_enabled; /* false (or textfile_dir "") disables the export */
 	char *textfile_dir;
 	uint32_t textfile_interval_ms;
+	bool dirty_probe;		      /* libvirt page-sampling probes */
+	uint32_t dirty_probe_interval_ms;     /* a VM is probed at most this often */
+	uint32_t dirty_probe_budget;	      /* VMs probed at once */
+	uint32_t migration_bandwidth_mib_s;   /* pre-copy cap; 0: none (the link) */
+	uint32_t link_bandwidth_mib_s;	      /* what the migration link carries */
+	uint32_t migration_downtime_limit_ms; /* QEMU's downtime-limit */
+	uint32_t migration_history;	      /* migration records kept */
 	enum log_level log_level;
 	struct conf_peer *peers;
 	size_t n_peers;

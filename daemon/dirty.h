@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dirty: each VM's dirty-page curve W(t), the distinct pages it writes in a
+ * window of length t, as points with their age, source and confidence.
+ *
+ * Sources (each used only where it works on this host, said in the log and
+ * in tidectl vm show / host show):
+ *   - libvirt page-sampling probes (virDomainStartDirtyRateCalc, then
+ *     VIR_DOMAIN_STATS_DIRTYRATE), one window per probe, at most
+ *     dirty_probe_budget VMs at once, never while the VM migrates, on
+ *     vconn's workers;
+ *   - the job stats of every migration (dirty_add_point() from mig): exact
+ *     points at the round durations;
+ *   - KVM dirty-ring pushes where KVM guests run (not under TCG).
+ *
+ * Loop thread only.
+ */
+#ifndef TIDE_DIRTY_H
+#define TIDE_DIRTY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "tide.h"
+
+enum dirty_source {
+	DIRTY_SRC_SAMPLING,  /* libvirt page-sampling probe */
+	DIRTY_SRC_MIGRATION, /* a migration's job stats */
+	DIRTY_SRC_KVM_RING,  /* KVM dirty-ring */
+	DIRTY_SRC_N,
+};
+
+/* "page-sampling", "migration", "dirty-ring" */
+const char *dirty_source_name(enum dirty_source s);
+
+struct dirty_point {
+	uint32_t t_ms;	    /* window length, as measured */
+	uint64_t pages;	    /* distinct pages written in it */
+	uint64_t taken_ns;  /* CLOCK_MONOTONIC at the end of the window */
+	double confidence;  /* 0..1: how far to trust it */
+	enum dirty_source src;
+};
+
+#define DIRTY_MAX_POINTS 16
+
+/* What is known of one VM. */
+struct dirty_info {
+	uint32_t nr_points;
+	struct dirty_point points[DIRTY_MAX_POINTS]; /* by t_ms, newest per window */
+	double rate_bytes_per_s;		      /* slope at small t */
+	bool rate_is_lower_bound;		      /* W saturated in the shortest window */
+	uint64_t working_set_bytes;		      /* the plateau */
+	uint64_t newest_ns;			      /* newest point's taken_ns; 0: none */
+	bool probing;				      /* a probe runs now */
+	bool migrating;				      /* probes held off */
+};
+
+/* Needs conf, loop, store and vconn (the local connection). */
+int dirty_init(void) __tide_must_check;
+void dirty_fini(void);
+
+/* -ENOENT: no such VM; -ENODATA: nothing measured yet (out still filled). */
+int dirty_get(const char *uuid, struct dirty_info *out) __tide_must_check;
+/* The curve the model reads (page size 4096); -ENOENT / -ENODATA as above. */
+int dirty_curve(const char *uuid, struct model_curve *out) __tide_must_check;
+
+/* An exact point from elsewhere (a migration's job stats). */
+int dirty_add_point(const char *uuid, enum dirty_source src, uint32_t t_ms, uint64_t pages,
+		    uint64_t taken_ns) __tide_must_check;
+/* Hold off probes while the VM migrates, whoever started it. */
+void dirty_migration_begin(const char *uuid);
+void dirty_migration_end(const char *uuid);
+
+#endif /* TIDE_DIRTY_H */
