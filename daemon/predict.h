@@ -20,13 +20,18 @@
 struct json_object;
 
 struct predict_req {
-	const char *vm;	  /* name or uuid */
-	const char *dest; /* peer name (its calibration); NULL: none known */
+	const char *vm;			/* name or uuid */
+	const char *dest;		/* peer name (its calibration); NULL: none known */
 	uint64_t bandwidth_bytes_per_s; /* 0: migration_bandwidth_mib_s, else the link */
 	uint32_t downtime_limit_ms;	/* 0: migration_downtime_limit_ms */
 	bool auto_converge;
 };
 
+/* Registers the "plan" control command.  Needs conf, ctl, store, dirty. */
+int predict_init(void) __tide_must_check;
+void predict_fini(void);
+
+/* out->in.curve points at out->curve: do not copy a predict_out by value. */
 struct predict_out {
 	char uuid[37];
 	struct model_curve curve;

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "store_int.h"
+#include "util.h"
 
 #define STORE_MAX_SUBSCRIBERS 8
 
@@ -367,4 +368,9 @@ void store_run_subscribers(void)
 	memcpy(run, subs, sizeof(run));
 	for (uint32_t i = 0; i < n; i++)
 		run[i].cb(run[i].arg);
+}
+
+uint64_t store_now_ns(void)
+{
+	return store_st.clock_ns ? store_st.clock_ns() : util_monotonic_ns();
 }

@@ -128,6 +128,10 @@ struct store_self {
 };
 void store_self(struct store_self *out);
 
+/* The store's clock, CLOCK_MONOTONIC in ns (a test's own clock in tests):
+ * ages of what was measured are taken against it. */
+uint64_t store_now_ns(void);
+
 /* What the readers give: tap counters, KVM figures. */
 bool store_has_net(void);
 bool store_has_kvm(void);

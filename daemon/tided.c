@@ -35,6 +35,7 @@
 #include "loop.h"
 #include "net.h"
 #include "peer.h"
+#include "predict.h"
 #include "show.h"
 #include "status.h"
 #include "textfile.h"
@@ -499,6 +500,7 @@ static const struct module modules[] = {
 	{ "ctl", start_ctl, ctl_fini },
 	{ "status", status_init, status_fini },
 	{ "show", show_init, show_fini },
+	{ "predict", predict_init, predict_fini },
 	/* last: it measures the running loop, not the start-up */
 	{ "lag", start_lag, lag_fini },
 };

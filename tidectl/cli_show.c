@@ -10,7 +10,6 @@
 #include "cli_show.h"
 #include "reply.h"
 
-#define NAME_BYTES 256
 #define NAME_COL_MAX 32
 
 /* ---- units -------------------------------------------------------------- */

@@ -21,6 +21,8 @@
 #include "reply.h"
 
 #define CLI_HUMAN_BYTES 32
+/* a domain or host name as printed */
+#define NAME_BYTES 256
 
 /* "512 B", "1.2 KiB", "128 MiB", "23.5 GiB" */
 const char *cli_human_bytes(double bytes, char *buf, size_t n);

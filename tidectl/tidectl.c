@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_plan.h"
 #include "cli_show.h"
 #include "ctl_client.h"
 #include "reply.h"
@@ -329,6 +330,108 @@ static int do_host(int argc, char **argv)
 	return cmd_select(host_cmds, argc, argv, do_host_help);
 }
 
+/* ---- plan ---------------------------------------------------------------- */
+
+/* a positive integer argument of a keyword, within max */
+static int parse_u64_arg(const char *kw, const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || !v || v > max || *s == '-') {
+		p_err("'%s' needs an integer between 1 and %llu, got '%s'", kw,
+		      (unsigned long long)max, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int do_plan_help(void);
+
+static int do_plan(int argc, char **argv)
+{
+	struct json_object *req = reply_request("plan");
+	const char *vm = NULL, *dest = NULL;
+	bool detail;
+	struct reply r;
+	uint64_t v;
+	int err;
+
+	if (argc > 0 && !strcmp(*argv, "help")) {
+		json_object_put(req);
+		return do_plan_help();
+	}
+	if (!req) {
+		p_err("out of memory");
+		return -1;
+	}
+	while (argc > 0) {
+		const char *kw = *argv;
+
+		if (is_prefix(kw, "bandwidth") || is_prefix(kw, "downtime")) {
+			bool bw = is_prefix(kw, "bandwidth");
+
+			NEXT_ARG();
+			if (argc < 1) {
+				p_err("'%s' needs a value (%s)", kw, bw ? "MiB/s" : "ms");
+				goto bad;
+			}
+			if (parse_u64_arg(kw, *argv, bw ? 1048576 : 60000, &v))
+				goto bad;
+			json_object_object_add(req, bw ? "bandwidth_mib_s" : "downtime_limit_ms",
+					       json_object_new_int64((int64_t)v));
+		} else if (is_prefix(kw, "auto-converge")) {
+			json_object_object_add(req, "auto_converge", json_object_new_boolean(1));
+		} else if (!vm) {
+			vm = kw;
+		} else if (!dest) {
+			dest = kw;
+		} else {
+			BAD_ARG();
+			goto bad;
+		}
+		NEXT_ARG();
+	}
+	if (vm)
+		json_object_object_add(req, "vm", json_object_new_string(vm));
+	if (dest)
+		json_object_object_add(req, "dest", json_object_new_string(dest));
+	detail = vm && dest;
+	if (reply_call(&r, req))
+		return -1;
+	err = show_reply(&r, detail ? cli_show_plan_detail : cli_show_plan);
+	reply_free(&r);
+	return err ? -1 : 0;
+bad:
+	json_object_put(req);
+	return -1;
+}
+
+static int do_plan_help(void)
+{
+	if (cli.json) {
+		fprintf(cli.out, "null\n");
+		return 0;
+	}
+	fprintf(cli.out,
+		"Usage: %1$s [OPTIONS] plan [NAME|UUID [HOST]] [bandwidth MIB_S]\n"
+		"                  [downtime MS] [auto-converge]\n"
+		"\n"
+		"       What moving each VM of this host to each peer would cost now,\n"
+		"       as predicted from its dirty-page curve: total time, downtime,\n"
+		"       bytes sent, rounds, whether it converges, and if not, what would\n"
+		"       make it (more bandwidth, a longer downtime limit, auto-converge).\n"
+		"       Moves nothing.  With NAME and HOST, that one move in full, beside\n"
+		"       the textbook round model.  bandwidth: the pre-copy cap (default:\n"
+		"       migration_bandwidth_mib_s); downtime: QEMU's downtime limit\n"
+		"       (default: migration_downtime_limit_ms).\n",
+		cli.bin_name);
+	return 0;
+}
+
 /* ---- help and dispatch ------------------------------------------------- */
 
 static int do_help(int argc, char **argv)
@@ -342,7 +445,7 @@ static int do_help(int argc, char **argv)
 		"Usage: %1$s [OPTIONS] COMMAND\n"
 		"       %1$s help\n"
 		"\n"
-		"COMMAND := { status | version | vm | host | top | help }\n"
+		"COMMAND := { status | version | vm | host | top | plan | help }\n"
 		"       status    what tided runs with: version, uptime, configuration,\n"
 		"                 libvirt URI, BPF attach path and kernel features\n"
 		"       version   versions of tidectl and, if reachable, of tided\n"
@@ -351,6 +454,8 @@ static int do_help(int argc, char **argv)
 		"       host show this host: capacity, load, collectors, collection cost\n"
 		"       top       live view, one line per VM (keys: c cpu, w wait, n net,\n"
 		"                 q quit)\n"
+		"       plan [NAME [HOST]]\n"
+		"                 what moving each VM would cost now; moves nothing\n"
 		"\n"
 		"OPTIONS := { -j|--json | -p|--pretty | -s|--socket PATH |\n"
 		"             -t|--timeout MS | -w|--window MS | -n|--iterations N |\n"
@@ -373,15 +478,10 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
-static const struct cmd cmds[] = { { "help", do_help },
-				   { "status", do_status },
-				   { "version", do_version },
-				   { "vm", do_vm },
-				   { "host", do_host },
-				   { "top", do_top },
-				   /* next: { "migration", do_migration }, { "plan", do_plan },
-	 * { "migrate", do_migrate } */
-				   { 0 } };
+static const struct cmd cmds[] = { { "help", do_help },	      { "status", do_status },
+				   { "version", do_version }, { "vm", do_vm },
+				   { "host", do_host },	      { "top", do_top },
+				   { "plan", do_plan },	      { 0 } };
 
 int main(int argc, char **argv)
 {

@@ -16,8 +16,6 @@
 #include "reply.h"
 #include "top.h"
 
-#define NAME_BYTES 256
-
 /* ---- options ------------------------------------------------------------- */
 
 static struct {
