@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * conf_keys: the table of every configuration key (type, range, default,
+ * whether a reload may change it), the defaults it gives, and freeing a
+ * configuration.  Adding a key starts here (see conf.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_int.h"
+
+static const char *const cpu_source_names[] = { "auto", "raw_tp", "proc", NULL };
+static const char *const net_source_names[] = { "auto", "tcx", "tc", "netlink", NULL };
+
+const char *conf_cpu_source_name(enum conf_cpu_source s)
+{
+	return (unsigned int)s < ARRAY_SIZE(cpu_source_names) - 1 ? cpu_source_names[s] : "?";
+}
+
+const char *conf_net_source_name(enum conf_net_source s)
+{
+	return (unsigned int)s < ARRAY_SIZE(net_source_names) - 1 ? net_source_names[s] : "?";
+}
+
+const struct key conf_keys[] = {
+	{ "libvirt_uri", KEY_URI, FIELD(libvirt_uri), 0, 0, false, NULL, TIDE_DEFAULT_LIBVIRT_URI, 0 },
+	{ "control_socket", KEY_SOCKET_PATH, FIELD(control_socket), 0, 0, false, NULL,
+	  TIDE_DEFAULT_CONTROL_SOCKET, 0 },
+	{ "state_dir", KEY_ABS_PATH, FIELD(state_dir), 0, 0, false, NULL, TIDE_DEFAULT_STATE_DIR, 0 },
+	{ "libvirt_run_dir", KEY_ABS_PATH, FIELD(libvirt_run_dir), 0, 0, false, NULL,
+	  TIDE_DEFAULT_LIBVIRT_RUN_DIR, 0 },
+	{ "libvirt_reconnect_max_ms", KEY_MS, FIELD(libvirt_reconnect_max_ms), 100, 3600000, false,
+	  NULL, NULL, 30000 },
+	{ "libvirt_call_timeout_ms", KEY_MS, FIELD(libvirt_call_timeout_ms), 100, 600000, false,
+	  NULL, NULL, 10000 },
+	{ "libvirt_workers", KEY_UINT, FIELD(libvirt_workers), 1, 64, false, NULL, NULL, 4 },
+	{ "peer_poll_ms", KEY_MS, FIELD(peer_poll_ms), 100, 3600000, false, NULL, NULL, 5000 },
+	{ "tick_ms", KEY_MS, FIELD(tick_ms), 10, 60000, true, NULL, NULL, 1000 },
+	{ "ring_samples", KEY_UINT, FIELD(ring_samples), 2, 4096, false, NULL, NULL, 64 },
+	{ "max_vms", KEY_UINT, FIELD(max_vms), 1, 4096, false, NULL, NULL, 256 },
+	/* 0: the machine's online CPUs; a testbed host owns a cpuset of them */
+	{ "host_cpus", KEY_UINT, FIELD(host_cpus), 0, 65536, true, NULL, NULL, 0 },
+	{ "cpu_source", KEY_CHOICE, FIELD(cpu_source), 0, 0, false, cpu_source_names, NULL,
+	  CONF_CPU_AUTO },
+	{ "net_source", KEY_CHOICE, FIELD(net_source), 0, 0, false, net_source_names, NULL,
+	  CONF_NET_AUTO },
+	{ "kvm_stats", KEY_BOOL, FIELD(kvm_stats), 0, 0, false, NULL, NULL, true },
+	{ "textfile_enabled", KEY_BOOL, FIELD(textfile_enabled), 0, 0, true, NULL, NULL, true },
+	{ "textfile_dir", KEY_OPT_PATH, FIELD(textfile_dir), 0, 0, true, NULL,
+	  TIDE_DEFAULT_TEXTFILE_DIR, 0 },
+	{ "textfile_interval_ms", KEY_MS, FIELD(textfile_interval_ms), 100, 3600000, true, NULL,
+	  NULL, 15000 },
+	/* dirty-page curve: libvirt page-sampling probes (dirty.h) */
+	{ "dirty_probe", KEY_BOOL, FIELD(dirty_probe), 0, 0, true, NULL, NULL, true },
+	{ "dirty_probe_interval_ms", KEY_MS, FIELD(dirty_probe_interval_ms), 1000, 86400000, true,
+	  NULL, NULL, 20000 },
+	{ "dirty_probe_budget", KEY_UINT, FIELD(dirty_probe_budget), 1, 64, true, NULL, NULL, 2 },
+	/* what a migration runs under when nobody says (plan, records) */
+	{ "migration_bandwidth_mib_s", KEY_UINT, FIELD(migration_bandwidth_mib_s), 0, 1048576, true,
+	  NULL, NULL, 0 },
+	{ "link_bandwidth_mib_s", KEY_UINT, FIELD(link_bandwidth_mib_s), 1, 1048576, true, NULL,
+	  NULL, 1024 },
+	{ "migration_downtime_limit_ms", KEY_MS, FIELD(migration_downtime_limit_ms), 1, 60000, true,
+	  NULL, NULL, 300 },
+	{ "migration_history", KEY_UINT, FIELD(migration_history), 1, 1000000, true, NULL, NULL,
+	  1000 },
+	{ "log_level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0, true, NULL, NULL, LOG_LEVEL_INFO },
+	{ "peers", KEY_PEERS, FIELD(peers), 0, 0, true, NULL, NULL, 0 },
+};
+
+const size_t conf_n_keys = ARRAY_SIZE(conf_keys);
+
+const struct key *conf_find_key(const char *name)
+{
+	for (size_t i = 0; i < conf_n_keys; i++)
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+char **conf_str_field(struct tide_conf *c, const struct key *k)
+{
+	return (char **)((char *)c + k->offset);
+}
+
+void conf_free(struct tide_conf *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c->libvirt_uri);
+	free(c->control_socket);
+	free(c->state_dir);
+	free(c->libvirt_run_dir);
+	free(c->textfile_dir);
+	for (size_t i = 0; i < c->n_peers; i++) {
+		free(c->peers[i].name);
+		free(c->peers[i].uri);
+	}
+	free(c->peers);
+	free(c);
+}
+
+int conf_defaults(struct tide_conf **out)
+{
+	struct tide_conf *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	for (size_t i = 0; i < conf_n_keys; i++) {
+		const struct key *k = &conf_keys[i];
+		char *f = (char *)c + k->offset;
+
+		switch (k->type) {
+		case KEY_URI:
+		case KEY_ABS_PATH:
+		case KEY_SOCKET_PATH:
+		case KEY_OPT_PATH:
+			*(char **)(void *)f = strdup(k->def_str);
+			if (!*(char **)(void *)f) {
+				conf_free(c);
+				return -ENOMEM;
+			}
+			break;
+		case KEY_MS:
+		case KEY_UINT:
+			*(uint32_t *)(void *)f = (uint32_t)k->def;
+			break;
+		case KEY_BOOL:
+			*(bool *)(void *)f = k->def;
+			break;
+		case KEY_CHOICE:
+			*(int *)(void *)f = (int)k->def;
+			break;
+		case KEY_LOG_LEVEL:
+			c->log_level = (enum log_level)k->def;
+			break;
+		case KEY_PEERS:
+			break; /* none */
+		}
+	}
+	*out = c;
+	return 0;
+}
