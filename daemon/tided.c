@@ -33,6 +33,7 @@
 #include "lag.h"
 #include "log.h"
 #include "loop.h"
+#include "mig.h"
 #include "net.h"
 #include "peer.h"
 #include "show.h"
@@ -499,6 +500,8 @@ static const struct module modules[] = {
 	{ "ctl", start_ctl, ctl_fini },
 	{ "status", status_init, status_fini },
 	{ "show", show_init, show_fini },
+	/* after ctl (its commands) and store (its predictions) */
+	{ "mig", mig_init, mig_fini },
 	/* last: it measures the running loop, not the start-up */
 	{ "lag", start_lag, lag_fini },
 };
