@@ -278,12 +278,12 @@ static void read_record(struct reader *rd, struct json_object *o, struct mig_rec
 	get_str(rd, o, "prediction_error", r->prediction_error, sizeof(r->prediction_error));
 	if (rd->failed)
 		return;
-	if (strcmp(dir, "in") && strcmp(dir, "out")) {
+	if (strcmp(dir, "in") != 0 && strcmp(dir, "out") != 0) {
 		snprintf(rd->err, rd->err_bytes, "direction '%s' is neither 'in' nor 'out'", dir);
 		rd->failed = -EINVAL;
 		return;
 	}
-	r->dir = strcmp(dir, "in") ? MIG_DIR_OUT : MIG_DIR_IN;
+	r->dir = strcmp(dir, "in") == 0 ? MIG_DIR_IN : MIG_DIR_OUT;
 	if (mig_result_parse(result, &r->result)) {
 		snprintf(rd->err, rd->err_bytes, "result '%s' is not one tide knows", result);
 		rd->failed = -EINVAL;
@@ -367,7 +367,7 @@ void mig_history_trim(struct mig_history *h, uint32_t max)
 			continue;
 		}
 		mig_record_free(h->recs[i]);
-		memmove(&h->recs[i], &h->recs[i + 1], (h->n - i - 1) * sizeof(*h->recs));
+		memmove(&h->recs[i], &h->recs[i + 1], (h->n - i - 1) * sizeof(struct mig_record *));
 		h->n--;
 	}
 }
@@ -377,7 +377,7 @@ static int push(struct mig_history *h, struct mig_record *r)
 {
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? h->cap * 2 : 16;
-		struct mig_record **n = realloc(h->recs, cap * sizeof(*n));
+		struct mig_record **n = realloc(h->recs, cap * sizeof(struct mig_record *));
 
 		if (!n)
 			return -ENOMEM;
@@ -531,7 +531,7 @@ static int parse_history(const char *text, size_t len, struct mig_history *h, ch
 		goto cleanup;
 	}
 	fmt = member(&rd, o, "format", json_type_string, false);
-	if (fmt && strcmp(json_object_get_string(fmt), MIG_FILE_FORMAT)) {
+	if (fmt && strcmp(json_object_get_string(fmt), MIG_FILE_FORMAT) != 0) {
 		snprintf(err, err_bytes, "format is '%s', not '%s'", json_object_get_string(fmt),
 			 MIG_FILE_FORMAT);
 		goto cleanup;

@@ -475,10 +475,10 @@ void cli_show_migration_detail(FILE *out, struct reply *r)
 		(long long)reply_int(r, m, "downtime_limit_ms"),
 		reply_str(r, m, "downtime_limit_source", a, sizeof(a)));
 	reply_str(r, m, "prediction_error", a, sizeof(a));
-	if (a[0] && strcmp(a, "-"))
+	if (a[0] && strcmp(a, "-") != 0)
 		fprintf(out, "no prediction:   %s\n", a);
 	reply_str(r, m, "error", b, sizeof(b));
-	if (b[0] && strcmp(b, "-"))
+	if (b[0] && strcmp(b, "-") != 0)
 		fprintf(out, "error:           %s\n", b);
 	passes = reply_array(r, m, "passes");
 	if (!reply_len(passes))
