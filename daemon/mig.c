@@ -308,7 +308,7 @@ static void calibrate(const struct mig_active *a)
 	int ret;
 
 	if (r->dir != MIG_DIR_OUT || r->result != MIG_COMPLETED || !r->has_actual ||
-	    !strcmp(r->peer, MIG_UNKNOWN_HOST) || !ms.state_dir)
+	    strcmp(r->peer, MIG_UNKNOWN_HOST) == 0 || !ms.state_dir)
 		return;
 	s.link_bytes_per_s = c ? (uint64_t)c->link_bandwidth_mib_s << 20 : 0;
 	s.bandwidth_bytes_per_s = r->bandwidth_bytes_per_s ? r->bandwidth_bytes_per_s :
@@ -414,6 +414,10 @@ static void apply_poll(struct mig_active *a, const struct mig_stats *st, uint64_
 	uint32_t it = (uint32_t)st->memory_iteration;
 	uint64_t page = st->memory_page_size ? st->memory_page_size : 4096;
 
+	/* the poll overtook the sync's event: wait for it (it polls again),
+	 * or the pass would have no window */
+	if (it == a->seen_iteration + 1 && a->seen_iteration >= 1 && !sync_of(a, it))
+		return;
 	if (it > a->seen_iteration && a->seen_iteration >= 1 && it >= 2) {
 		const struct mig_sync *end = sync_of(a, it), *begin = sync_of(a, it - 1);
 		struct mig_pass p = { .pass = it - 1,
@@ -569,7 +573,7 @@ static void predict_start(struct mig_record *r)
 {
 	struct predict_req req = {
 		.vm = r->uuid,
-		.dest = strcmp(r->peer, MIG_UNKNOWN_HOST) ? r->peer : NULL,
+		.dest = strcmp(r->peer, MIG_UNKNOWN_HOST) != 0 ? r->peer : NULL,
 		.bandwidth_bytes_per_s = r->bandwidth_bytes_per_s,
 		.downtime_limit_ms = r->downtime_limit_ms,
 	};
@@ -1011,7 +1015,7 @@ void mig_fill_prom(struct prom *p)
 			continue;
 		for (size_t k = i + 1; k < ms.h.n && !newer; k++)
 			newer = ms.h.recs[k]->has_prediction &&
-				!strcasecmp(ms.h.recs[k]->uuid, r->uuid);
+				strcasecmp(ms.h.recs[k]->uuid, r->uuid) == 0;
 		if (!newer)
 			prom_sample(p, "tide_migration_predicted_downtime_seconds", l, 2,
 				    (double)r->pred.downtime_ms / 1000.0);
@@ -1028,7 +1032,7 @@ int mig_expect(const char *uuid, const char *dest)
 	    strlen(uuid) >= VM_UUID_BYTES)
 		return -EINVAL;
 	for (i = 0; i < ms.n_expect; i++)
-		if (!strcasecmp(ms.expect[i].uuid, uuid))
+		if (strcasecmp(ms.expect[i].uuid, uuid) == 0)
 			break;
 	if (i == ms.n_expect) {
 		if (ms.n_expect == MIG_EXPECT_MAX)
@@ -1124,8 +1128,10 @@ void mig_fini(void)
 		return;
 	/* still running: saved as such, read back as "lost" */
 	while (ms.act) {
-		dirty_migration_end(ms.act->rec->uuid);
-		act_unlink(ms.act);
+		struct mig_active *a = ms.act;
+
+		dirty_migration_end(a->rec->uuid);
+		act_unlink(a);
 	}
 	save();
 	ms.inited = false;
