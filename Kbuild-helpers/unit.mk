@@ -26,6 +26,9 @@ UNIT_DEPS := $(wildcard tests/unit/*.h include/*.h daemon/*.h daemon/*.c tidectl
 TEST_LDFLAGS_test_virt := -Wl,--wrap=virDomainGetJobStats
 # inv gets a broken domain XML from "libvirt" in one test
 TEST_LDFLAGS_test_inv := -Wl,--wrap=virt_domain_get_xml_desc
+# mig's poll runs against canned job stats
+TEST_LDFLAGS_test_mig := -Wl,--wrap=virt_domain_get_job_stats \
+	-Wl,--wrap=virt_domain_lookup_by_uuid_string -Wl,--wrap=virt_domain_free
 
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBTIDECTL) $(LIBTIDE) $(UNIT_DEPS) | $(BUILD)/tests

@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "log.h"
 #include "loop.h"
+#include "mig.h"
 #include "sources.h"
 #include "store.h"
 #include "textfile.h"
@@ -172,6 +173,7 @@ int textfile_build(struct prom *p)
 
 	vm_gauge(p, "tide_vm_memory_bytes", "Memory size of the VM (libvirt <memory>).", true);
 	vm_gauge(p, "tide_vm_vcpus", "vCPUs of the VM.", false);
+	mig_fill_prom(p);
 	return p->err;
 }
 

@@ -23,6 +23,9 @@
  *   tide_vm_network_{receive,transmit}_{bytes,packets,drops}_total
  *                               {domain,uuid,target_device}  counter
  *   tide_vm_memory_bytes{domain,uuid}, tide_vm_vcpus{domain,uuid}  gauge
+ *   tide_migrations_total{result}                            counter (mig.h)
+ *   tide_migration_downtime_seconds                          histogram
+ *   tide_migration_predicted_downtime_seconds{domain,uuid}   gauge
  * Network directions are the VM's (receive: what the VM received), as in
  * the libvirt exporters.  Counters count from when tided began tracking
  * the thread or tap (Prometheus's rate() copes with the restart).

@@ -33,6 +33,7 @@
 #include "lag.h"
 #include "log.h"
 #include "loop.h"
+#include "mig.h"
 #include "net.h"
 #include "peer.h"
 #include "predict.h"
@@ -501,6 +502,8 @@ static const struct module modules[] = {
 	{ "status", status_init, status_fini },
 	{ "show", show_init, show_fini },
 	{ "predict", predict_init, predict_fini },
+	/* after ctl (its commands) and store (its predictions) */
+	{ "mig", mig_init, mig_fini },
 	/* last: it measures the running loop, not the start-up */
 	{ "lag", start_lag, lag_fini },
 };

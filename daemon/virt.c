@@ -543,6 +543,20 @@ int virt_domain_get_job_stats(virDomainPtr dom, int *type, virTypedParameterPtr 
 	return 0;
 }
 
+int virt_domain_migrate_get_max_speed(virDomainPtr dom, unsigned long *mib_per_s, unsigned int flags)
+{
+	if (virDomainMigrateGetMaxSpeed(dom, mib_per_s, flags) < 0)
+		return FAIL("cannot get the migration bandwidth of domain '%s'", dom_name(dom));
+	return 0;
+}
+
+int virt_domain_migrate_get_max_downtime(virDomainPtr dom, unsigned long long *ms, unsigned int flags)
+{
+	if (virDomainMigrateGetMaxDowntime(dom, ms, flags) < 0)
+		return FAIL("cannot get the migration downtime limit of domain '%s'", dom_name(dom));
+	return 0;
+}
+
 int virt_domain_event_register(virConnectPtr conn, virDomainPtr dom, int event_id,
 			       virConnectDomainEventGenericCallback cb, void *opaque,
 			       virFreeCallback ff, int *callback_id)

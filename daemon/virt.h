@@ -73,6 +73,12 @@ int virt_domain_resume(virDomainPtr dom) __tide_must_check;
 /* params: free with virTypedParamsFree(params, n_params) */
 int virt_domain_get_job_stats(virDomainPtr dom, int *type, virTypedParameterPtr *params,
 			      int *n_params, unsigned int flags) __tide_must_check;
+/* The migration's bandwidth cap in MiB/s (libvirt's "unlimited" is huge). */
+int virt_domain_migrate_get_max_speed(virDomainPtr dom, unsigned long *mib_per_s,
+				      unsigned int flags) __tide_must_check;
+/* The migration's downtime limit in ms; -EOPNOTSUPP where libvirt lacks it. */
+int virt_domain_migrate_get_max_downtime(virDomainPtr dom, unsigned long long *ms,
+					 unsigned int flags) __tide_must_check;
 
 /* events (dom NULL: every domain) */
 int virt_domain_event_register(virConnectPtr conn, virDomainPtr dom, int event_id,

@@ -48,6 +48,11 @@ void cli_show_vm_detail(FILE *out, struct reply *r);
 /* `tidectl host show` */
 void cli_show_host(FILE *out, struct reply *r);
 
+/* `tidectl migration list`: one line per record, predicted / actual. */
+void cli_show_migration_table(FILE *out, struct reply *r);
+/* `tidectl migration show ID`: one record with its passes. */
+void cli_show_migration_detail(FILE *out, struct reply *r);
+
 /* Shared with top's frame. */
 /* s cut to at most max columns (with "~" marking the cut), padded to pad */
 void cli_put_col(FILE *out, const char *s, size_t max, size_t pad);

@@ -6,6 +6,7 @@
  *   tidectl version
  *   tidectl vm show [NAME|UUID]
  *   tidectl host show
+ *   tidectl migration list | show ID
  *   tidectl top [-n N|--once] [--sort cpu|wait|net] [-d MS]
  *
  * Each command asks tided over the control socket (one JSON request, one
@@ -16,6 +17,8 @@
  * the reply's members), cli_show (vm and host printers), top, ctl_client.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +28,7 @@
 #include "ctl_client.h"
 #include "reply.h"
 #include "top.h"
+#include "util.h"
 
 #define ERR_BYTES 512
 #define NAME_BYTES 256
@@ -330,6 +334,82 @@ static int do_host(int argc, char **argv)
 	return cmd_select(host_cmds, argc, argv, do_host_help);
 }
 
+/* ---- migration ------------------------------------------------------------ */
+
+static int do_migration_list(int argc, char **argv)
+{
+	struct json_object *req;
+	struct reply r;
+	int err;
+
+	if (argc > 0)
+		return BAD_ARG();
+	req = reply_request("migration list");
+	/* -j gives everything, the passes too */
+	if (req && cli.json)
+		json_object_object_add(req, "passes", json_object_new_boolean(true));
+	if (reply_call(&r, req))
+		return -1;
+	err = show_reply(&r, cli_show_migration_table);
+	reply_free(&r);
+	return err ? -1 : 0;
+}
+
+static int do_migration_show(int argc, char **argv)
+{
+	struct json_object *req;
+	struct reply r;
+	long id;
+	int err;
+
+	if (!REQ_ARGS(1))
+		return -1;
+	if (util_parse_long(*argv, 1, LONG_MAX, &id)) {
+		p_err("'%s' is not a migration id (a number from 'migration list')", *argv);
+		return -1;
+	}
+	NEXT_ARG();
+	if (argc > 0)
+		return BAD_ARG();
+	req = reply_request("migration show");
+	if (req)
+		json_object_object_add(req, "id", json_object_new_int64(id));
+	if (reply_call(&r, req))
+		return -1;
+	err = show_reply(&r, cli_show_migration_detail);
+	reply_free(&r);
+	return err ? -1 : 0;
+}
+
+static int do_migration_help(int argc, char **argv)
+{
+	if (cli.json) {
+		fprintf(cli.out, "null\n");
+		return 0;
+	}
+	fprintf(cli.out,
+		"Usage: %1$s [OPTIONS] migration list\n"
+		"       %1$s [OPTIONS] migration show ID\n"
+		"       %1$s migration help\n"
+		"\n"
+		"       list      every migration of this host's domains tided recorded,\n"
+		"                 whoever started it: predicted / actual time, downtime,\n"
+		"                 bytes and rounds (-j: everything, the passes too).\n"
+		"       show ID   one record in full, pass by pass.\n",
+		cli.bin_name);
+	return 0;
+}
+
+static const struct cmd migration_cmds[] = { { "list", do_migration_list },
+					     { "show", do_migration_show },
+					     { "help", do_migration_help },
+					     { 0 } };
+
+static int do_migration(int argc, char **argv)
+{
+	return cmd_select(migration_cmds, argc, argv, do_migration_help);
+}
+
 /* ---- plan ---------------------------------------------------------------- */
 
 /* a positive integer argument of a keyword, within max */
@@ -445,17 +525,19 @@ static int do_help(int argc, char **argv)
 		"Usage: %1$s [OPTIONS] COMMAND\n"
 		"       %1$s help\n"
 		"\n"
-		"COMMAND := { status | version | vm | host | top | plan | help }\n"
+		"COMMAND := { status | version | vm | host | migration | plan | top | help }\n"
 		"       status    what tided runs with: version, uptime, configuration,\n"
 		"                 libvirt URI, BPF attach path and kernel features\n"
 		"       version   versions of tidectl and, if reachable, of tided\n"
 		"       vm show [NAME|UUID]\n"
 		"                 the VMs: CPU, run-queue wait, network; one in full\n"
 		"       host show this host: capacity, load, collectors, collection cost\n"
-		"       top       live view, one line per VM (keys: c cpu, w wait, n net,\n"
-		"                 q quit)\n"
+		"       migration list | show ID\n"
+		"                 the migrations recorded: predicted against actual\n"
 		"       plan [NAME [HOST]]\n"
 		"                 what moving each VM would cost now; moves nothing\n"
+		"       top       live view, one line per VM (keys: c cpu, w wait, n net,\n"
+		"                 q quit)\n"
 		"\n"
 		"OPTIONS := { -j|--json | -p|--pretty | -s|--socket PATH |\n"
 		"             -t|--timeout MS | -w|--window MS | -n|--iterations N |\n"
@@ -478,10 +560,16 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
-static const struct cmd cmds[] = { { "help", do_help },	      { "status", do_status },
-				   { "version", do_version }, { "vm", do_vm },
-				   { "host", do_host },	      { "top", do_top },
-				   { "plan", do_plan },	      { 0 } };
+static const struct cmd cmds[] = { { "help", do_help },
+				   { "status", do_status },
+				   { "version", do_version },
+				   { "vm", do_vm },
+				   { "host", do_host },
+				   { "top", do_top },
+				   { "migration", do_migration },
+				   { "plan", do_plan },
+				   /* next: { "migrate", do_migrate } */
+				   { 0 } };
 
 int main(int argc, char **argv)
 {
