@@ -60,6 +60,8 @@
 /* a point is dropped after 10 probe intervals, or 3 full cycles of windows
  * if those are longer (a window is revisited once per cycle) */
 #define DIRTY_STALE_INTERVALS 10
+/* a reading this many standard errors from the mean restarts the average */
+#define DIRTY_JUMP_SIGMAS 3
 #define DIRTY_STALE_CYCLES 3
 
 struct dirty_state ds;
@@ -240,14 +242,43 @@ void dirty_vm_sync(void)
 	}
 }
 
+static uint64_t window_mean(const struct dirty_win *w)
+{
+	uint64_t sum = 0;
+
+	for (uint32_t k = 0; k < w->n; k++)
+		sum += w->r[k].pages;
+	return w->n ? sum / w->n : 0;
+}
+
+bool dirty_is_jump(uint64_t memory_bytes, uint64_t mean_pages, uint64_t pages, uint32_t t_ms)
+{
+	double total = (double)(memory_bytes / DIRTY_PAGE_BYTES);
+	double n = (double)dirty_sample_pages(memory_bytes), p, sigma, slack;
+
+	if (n < 1 || total < 1)
+		return false;
+	/* the binomial error of one reading at the mean's fraction (at least
+	 * one sample's worth), plus QEMU's rounding to whole MiB/s */
+	p = (double)mean_pages / total;
+	if (p < 1 / n)
+		p = 1 / n;
+	if (p > 1 - 1 / n)
+		p = 1 - 1 / n;
+	sigma = sqrt(p * (1 - p) / n) * total;
+	slack = DIRTY_JUMP_SIGMAS * sigma + (double)(t_ms / 1000 + 1) * ((1 << 20) / DIRTY_PAGE_BYTES);
+	return fabs((double)pages - (double)mean_pages) > slack;
+}
+
 void dirty_vm_reading(struct dirty_vm *v, uint32_t idx, uint32_t t_ms, uint64_t pages,
 		      uint64_t taken_ns)
 {
 	struct dirty_win *w = &v->win[idx];
 
 	/* another period than before (QEMU overslept): the old readings are
-	 * of another window */
-	if (w->t_ms != t_ms)
+	 * of another window; a reading far outside the noise of the others:
+	 * the guest changed its pace, and averaging would only lag */
+	if (w->t_ms != t_ms || (w->n && dirty_is_jump(v->memory_bytes, window_mean(w), pages, t_ms)))
 		w->n = w->next = 0;
 	w->t_ms = t_ms;
 	w->r[w->next] = (struct dirty_reading){ .pages = pages, .taken_ns = taken_ns };

@@ -92,6 +92,8 @@ double dirty_sampling_confidence(uint64_t pages, uint64_t memory_bytes, uint32_t
 /* A point's confidence after age_ns, 0 once stale; stale_ns from dirty_stale_ns(). */
 double dirty_aged(double confidence, uint64_t age_ns, uint64_t stale_ns);
 uint64_t dirty_stale_ns(void);
+/* pages is too far from the mean of the earlier readings to be noise */
+bool dirty_is_jump(uint64_t memory_bytes, uint64_t mean_pages, uint64_t pages, uint32_t t_ms);
 /* rate, working set and their flags from out->points[0 .. nr_points) */
 void dirty_derive(struct dirty_info *out);
 
