@@ -60,8 +60,9 @@
 /* a point is dropped after 10 probe intervals, or 3 full cycles of windows
  * if those are longer (a window is revisited once per cycle) */
 #define DIRTY_STALE_INTERVALS 10
-/* a reading this many standard errors from the mean restarts the average */
-#define DIRTY_JUMP_SIGMAS 3
+/* a reading this many standard errors from the mean restarts the average
+ * (one reading in 80 of a steady guest does: harmless, it restarts) */
+#define DIRTY_JUMP_SIGMAS 2.5
 #define DIRTY_STALE_CYCLES 3
 
 struct dirty_state ds;
