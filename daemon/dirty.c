@@ -151,8 +151,9 @@ void dirty_derive(struct dirty_info *out)
 	if (n >= 2 && p[n - 2].pages > wss)
 		wss = p[n - 2].pages;
 	out->working_set_bytes = wss * DIRTY_PAGE_BYTES;
-	out->working_set_is_lower_bound =
-		n < 2 || (double)p[n - 1].pages > DIRTY_RISING_RATIO * (double)p[n - 2].pages;
+	out->working_set_is_lower_bound = n < 2 ||
+					  (double)p[n - 1].pages >
+						  DIRTY_RISING_RATIO * (double)p[n - 2].pages;
 	if (p[0].t_ms)
 		out->rate_bytes_per_s = (double)p[0].pages * DIRTY_PAGE_BYTES * 1000.0 / p[0].t_ms;
 	out->rate_is_lower_bound = n >= 2 && wss > 0 &&
@@ -267,7 +268,8 @@ bool dirty_is_jump(uint64_t memory_bytes, uint64_t mean_pages, uint64_t pages, u
 	if (p > 1 - 1 / n)
 		p = 1 - 1 / n;
 	sigma = sqrt(p * (1 - p) / n) * total;
-	slack = DIRTY_JUMP_SIGMAS * sigma + (double)(t_ms / 1000 + 1) * ((1 << 20) / DIRTY_PAGE_BYTES);
+	slack = DIRTY_JUMP_SIGMAS * sigma +
+		(double)(t_ms / 1000 + 1) * ((1 << 20) / DIRTY_PAGE_BYTES);
 	return fabs((double)pages - (double)mean_pages) > slack;
 }
 
@@ -331,9 +333,9 @@ static void fill(const struct dirty_vm *v, struct dirty_info *out)
 		if (!p.readings)
 			continue;
 		p.pages = (sum + p.readings / 2) / p.readings;
-		p.confidence = dirty_aged(
-			dirty_sampling_confidence(p.pages, v->memory_bytes, p.readings),
-			now_ns - p.taken_ns, stale_ns);
+		p.confidence = dirty_aged(dirty_sampling_confidence(p.pages, v->memory_bytes,
+								    p.readings),
+					  now_ns - p.taken_ns, stale_ns);
 		put_point(out, &p);
 	}
 	for (uint32_t i = 0; i < v->n_mig; i++) {

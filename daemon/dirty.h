@@ -35,10 +35,10 @@ enum dirty_source {
 const char *dirty_source_name(enum dirty_source s);
 
 struct dirty_point {
-	uint32_t t_ms;	    /* window length, as measured */
-	uint64_t pages;	    /* distinct pages written in it */
-	uint64_t taken_ns;  /* CLOCK_MONOTONIC at the end of the window */
-	double confidence;  /* 0..1: how far to trust it */
+	uint32_t t_ms;	   /* window length, as measured */
+	uint64_t pages;	   /* distinct pages written in it */
+	uint64_t taken_ns; /* CLOCK_MONOTONIC at the end of the window */
+	double confidence; /* 0..1: how far to trust it */
 	enum dirty_source src;
 	uint32_t readings; /* probes averaged into it (1 for a migration's) */
 };
@@ -49,12 +49,12 @@ struct dirty_point {
 struct dirty_info {
 	uint32_t nr_points;
 	struct dirty_point points[DIRTY_MAX_POINTS]; /* by t_ms, newest per window */
-	double rate_bytes_per_s;		      /* slope at small t */
-	bool rate_is_lower_bound;		      /* W saturated in the shortest window */
-	uint64_t working_set_bytes;		      /* the plateau */
-	uint64_t newest_ns;			      /* newest point's taken_ns; 0: none */
-	bool probing;				      /* a probe runs now */
-	bool migrating;				      /* probes held off */
+	double rate_bytes_per_s;		     /* slope at small t */
+	bool rate_is_lower_bound;		     /* W saturated in the shortest window */
+	uint64_t working_set_bytes;		     /* the plateau */
+	uint64_t newest_ns;			     /* newest point's taken_ns; 0: none */
+	bool probing;				     /* a probe runs now */
+	bool migrating;				     /* probes held off */
 	/* W still grew between the two longest windows: the set is larger */
 	bool working_set_is_lower_bound;
 	uint64_t probes_ok, probes_failed, probes_busy; /* this VM's probes */

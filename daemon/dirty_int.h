@@ -42,10 +42,10 @@ struct dirty_vm {
 	bool seen; /* in the store at the last sync */
 	bool migrating;
 	bool probing;
-	int timer_id; /* the wait of a running probe; 0: none */
-	uint32_t win_idx;	   /* the window the next probe takes */
-	uint32_t probe_window_s;   /* of the running probe */
-	uint64_t probe_start_ms;   /* loop clock */
+	int timer_id;		    /* the wait of a running probe; 0: none */
+	uint32_t win_idx;	    /* the window the next probe takes */
+	uint32_t probe_window_s;    /* of the running probe */
+	uint64_t probe_start_ms;    /* loop clock */
 	int64_t probe_start_real_s; /* CLOCK_REALTIME: QEMU's calc_start_time is */
 	uint32_t stat_tries;
 	uint64_t next_probe_ms; /* not before (loop clock) */

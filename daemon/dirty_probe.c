@@ -208,8 +208,7 @@ static void stats_done(struct dirty_vm *v, const struct virt_dirty_rate *r)
 		probe_failed(v, why);
 		return;
 	}
-	if (r->calc_status != VIR_DOMAIN_DIRTYRATE_MEASURED || !r->has_rate ||
-	    r->calc_period_s <= 0) {
+	if (r->calc_status != VIR_DOMAIN_DIRTYRATE_MEASURED || !r->has_rate || r->calc_period_s <= 0) {
 		snprintf(why, sizeof(why),
 			 "libvirt gives no dirty rate (calc_status %d, calc_period %d s)",
 			 r->calc_status, r->calc_period_s);

@@ -571,7 +571,8 @@ int virt_domain_get_dirty_rate(virDomainPtr dom, struct virt_dirty_rate *out)
 		virTypedParameterPtr p = recs[0]->params;
 		int np = recs[0]->nparams;
 
-		virTypedParamsGetInt(p, np, VIR_DOMAIN_STATS_DIRTYRATE_CALC_STATUS, &out->calc_status);
+		virTypedParamsGetInt(p, np, VIR_DOMAIN_STATS_DIRTYRATE_CALC_STATUS,
+				     &out->calc_status);
 		virTypedParamsGetLLong(p, np, VIR_DOMAIN_STATS_DIRTYRATE_CALC_START_TIME,
 				       &out->calc_start_time_s);
 		virTypedParamsGetInt(p, np, VIR_DOMAIN_STATS_DIRTYRATE_CALC_PERIOD,

@@ -87,12 +87,12 @@ int virt_domain_start_dirty_rate_calc(virDomainPtr dom, int seconds,
 
 /* What VIR_DOMAIN_STATS_DIRTYRATE says of the last calculation. */
 struct virt_dirty_rate {
-	int calc_status;	  /* VIR_DOMAIN_DIRTYRATE_UNSTARTED / _MEASURING / _MEASURED */
+	int calc_status;	     /* VIR_DOMAIN_DIRTYRATE_UNSTARTED / _MEASURING / _MEASURED */
 	long long calc_start_time_s; /* CLOCK_REALTIME seconds, as QEMU gives it */
-	int calc_period_s;	  /* the period QEMU measured over (whole seconds) */
-	bool has_rate;		  /* megabytes_per_second present (measured) */
-	long long mib_per_s;	  /* QEMU's figure: MiB/s, rounded down */
-	char calc_mode[24];	  /* "page-sampling", "dirty-bitmap", "dirty-ring", "" */
+	int calc_period_s;	     /* the period QEMU measured over (whole seconds) */
+	bool has_rate;		     /* megabytes_per_second present (measured) */
+	long long mib_per_s;	     /* QEMU's figure: MiB/s, rounded down */
+	char calc_mode[24];	     /* "page-sampling", "dirty-bitmap", "dirty-ring", "" */
 };
 
 /* virDomainListGetStats(VIR_DOMAIN_STATS_DIRTYRATE) for one domain. */

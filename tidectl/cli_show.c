@@ -406,7 +406,8 @@ void cli_show_host(FILE *out, struct reply *r)
 			"; page-sampling %s; %lld probing (budget %lld, every %lld ms); probes "
 			"%lld started, %lld ok, %lld failed, %lld busy; %lld points added\n",
 			reply_str(r, dirty, "page_sampling", a, sizeof(a)),
-			(long long)reply_int(r, dirty, "probing"), (long long)reply_int(r, dirty, "budget"),
+			(long long)reply_int(r, dirty, "probing"),
+			(long long)reply_int(r, dirty, "budget"),
 			(long long)reply_int(r, dirty, "interval_ms"),
 			(long long)reply_int(r, dirty, "probes_started"),
 			(long long)reply_int(r, dirty, "probes_ok"),

@@ -91,10 +91,8 @@ static struct {
 
 static __thread char looked_up[VM_UUID_BYTES];
 
-int __wrap_virt_domain_lookup_by_uuid_string(virConnectPtr conn, const char *uuid,
-					     virDomainPtr *dom);
-int __wrap_virt_domain_lookup_by_uuid_string(virConnectPtr conn, const char *uuid,
-					     virDomainPtr *dom)
+int __wrap_virt_domain_lookup_by_uuid_string(virConnectPtr conn, const char *uuid, virDomainPtr *dom);
+int __wrap_virt_domain_lookup_by_uuid_string(virConnectPtr conn, const char *uuid, virDomainPtr *dom)
 {
 	snprintf(looked_up, sizeof(looked_up), "%s", uuid);
 	/* the test driver's one domain stands for every VM */
@@ -223,10 +221,10 @@ static void run_ms(uint64_t ms)
 	}
 }
 
-#define RUN_UNTIL(cond)                              \
-	do {                                         \
-		while (!(cond))                      \
-			run_ms(5);                   \
+#define RUN_UNTIL(cond)            \
+	do {                       \
+		while (!(cond))    \
+			run_ms(5); \
 	} while (0)
 
 #define UUID_A "aaaaaaaa-0000-0000-0000-000000000001"
