@@ -176,7 +176,7 @@ static struct dirty_vm *vm_add(const struct vm_desc *d)
 
 	if (ds.n_vms == ds.cap_vms) {
 		uint32_t cap = ds.cap_vms ? ds.cap_vms * 2 : 16;
-		struct dirty_vm **p = realloc(ds.vms, cap * sizeof(*p));
+		struct dirty_vm **p = realloc(ds.vms, cap * sizeof(struct dirty_vm *));
 
 		if (!p)
 			return NULL;
@@ -255,7 +255,7 @@ static uint64_t window_mean(const struct dirty_win *w)
 
 bool dirty_is_jump(uint64_t memory_bytes, uint64_t mean_pages, uint64_t pages, uint32_t t_ms)
 {
-	double total = (double)(memory_bytes / DIRTY_PAGE_BYTES);
+	double total = (double)memory_bytes / DIRTY_PAGE_BYTES;
 	double n = (double)dirty_sample_pages(memory_bytes), p, sigma, slack;
 
 	if (n < 1 || total < 1)
@@ -269,7 +269,7 @@ bool dirty_is_jump(uint64_t memory_bytes, uint64_t mean_pages, uint64_t pages, u
 		p = 1 - 1 / n;
 	sigma = sqrt(p * (1 - p) / n) * total;
 	slack = DIRTY_JUMP_SIGMAS * sigma +
-		(double)(t_ms / 1000 + 1) * ((1 << 20) / DIRTY_PAGE_BYTES);
+		(t_ms / 1000.0 + 1) * ((double)(1 << 20) / DIRTY_PAGE_BYTES);
 	return fabs((double)pages - (double)mean_pages) > slack;
 }
 

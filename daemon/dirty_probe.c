@@ -161,7 +161,7 @@ static void probe_failed(struct dirty_vm *v, const char *why)
 	if (!ds.sampling_failing && !ds.sampling_worked)
 		log_warn("dirty: page-sampling probe of VM '%s' failed: %s; trying again later",
 			 v->name, why);
-	else if (strcmp(v->last_error, why))
+	else if (strcmp(v->last_error, why) != 0)
 		log_info("dirty: page-sampling probe of VM '%s' failed: %s", v->name, why);
 	ds.sampling_failing = true;
 	snprintf(v->last_error, sizeof(v->last_error), "%s", why);
@@ -203,7 +203,7 @@ static void stats_done(struct dirty_vm *v, const struct virt_dirty_rate *r)
 			wait_then_stats(v, scaled(DIRTY_STATS_RETRY_MS));
 			return;
 		}
-		snprintf(why, sizeof(why), "no figure %u ms after the %u s window",
+		snprintf(why, sizeof(why), "no figure %d ms after the %u s window",
 			 DIRTY_STATS_TRIES * DIRTY_STATS_RETRY_MS, v->probe_window_s);
 		probe_failed(v, why);
 		return;
