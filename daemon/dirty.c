@@ -31,6 +31,13 @@
  * "exactly 0"), times 1 - age / stale age; a stale point is dropped.  The
  * points of migrations (dirty_add_point) are exact: confidence 1, aged.
  *
+ * Averaging.  A window's point is the mean of its last DIRTY_READINGS
+ * readings that are not stale (n grows with them, so does confidence); a
+ * reading more than DIRTY_JUMP_SIGMAS standard errors (plus QEMU's
+ * rounding) from that mean restarts the average: the guest changed pace.
+ * With 128 samples a 16 MiB set is 8 expected hits, too few to tell from
+ * an idle guest in one reading at 3 sigma; hence 2.5.
+ *
  * Figures.  Working set: the plateau, the largest W of the two longest
  * windows (W never decreases; the largest is the best guess of the top,
  * biased up by the sampling noise).  It is a lower bound when W still grew
