@@ -29,6 +29,11 @@ TEST_LDFLAGS_test_inv := -Wl,--wrap=virt_domain_get_xml_desc
 # mig's poll runs against canned job stats
 TEST_LDFLAGS_test_mig := -Wl,--wrap=virt_domain_get_job_stats \
 	-Wl,--wrap=virt_domain_lookup_by_uuid_string -Wl,--wrap=virt_domain_free
+# dirty: the store's VMs and the probes' libvirt answers are the test's
+TEST_LDFLAGS_test_dirty := -Wl,--wrap=store_vm_next -Wl,--wrap=store_vm_desc \
+	-Wl,--wrap=store_vm_find -Wl,--wrap=virt_domain_lookup_by_uuid_string \
+	-Wl,--wrap=virt_domain_get_job_stats -Wl,--wrap=virt_domain_start_dirty_rate_calc \
+	-Wl,--wrap=virt_domain_get_dirty_rate
 
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBTIDECTL) $(LIBTIDE) $(UNIT_DEPS) | $(BUILD)/tests

@@ -40,6 +40,7 @@ struct dirty_point {
 	uint64_t taken_ns; /* CLOCK_MONOTONIC at the end of the window */
 	double confidence; /* 0..1: how far to trust it */
 	enum dirty_source src;
+	uint32_t readings; /* probes averaged into it (1 for a migration's) */
 };
 
 #define DIRTY_MAX_POINTS 16
@@ -54,6 +55,24 @@ struct dirty_info {
 	uint64_t newest_ns;			     /* newest point's taken_ns; 0: none */
 	bool probing;				     /* a probe runs now */
 	bool migrating;				     /* probes held off */
+	/* W still grew between the two longest windows: the set is larger */
+	bool working_set_is_lower_bound;
+	uint64_t probes_ok, probes_failed, probes_busy; /* this VM's probes */
+};
+
+/* The module as a whole (host show). */
+struct dirty_stats {
+	bool enabled;	       /* dirty_probe */
+	uint32_t interval_ms;  /* dirty_probe_interval_ms */
+	uint32_t budget;       /* dirty_probe_budget */
+	uint32_t probing;      /* probes running now */
+	uint32_t vms;	       /* VMs known */
+	uint32_t sources_mask; /* 1 << enum dirty_source: the sources that gave a point */
+	/* "untested" (no probe yet), "works", "failing" (every probe since the
+	 * last figure failed), "off" */
+	const char *sampling_state;
+	uint64_t probes_started, probes_ok, probes_failed, probes_busy;
+	uint64_t points_added; /* through dirty_add_point() */
 };
 
 /* Needs conf, loop, store and vconn (the local connection). */
@@ -68,6 +87,8 @@ int dirty_curve(const char *uuid, struct model_curve *out) __tide_must_check;
 /* An exact point from elsewhere (a migration's job stats). */
 int dirty_add_point(const char *uuid, enum dirty_source src, uint32_t t_ms, uint64_t pages,
 		    uint64_t taken_ns) __tide_must_check;
+void dirty_stats(struct dirty_stats *out);
+
 /* Hold off probes while the VM migrates, whoever started it. */
 void dirty_migration_begin(const char *uuid);
 void dirty_migration_end(const char *uuid);

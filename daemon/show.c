@@ -10,11 +10,13 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "dirty.h"
 #include "inv.h"
 #include "kvm.h"
 #include "show.h"
 #include "sources.h"
 #include "store.h"
+#include "util.h"
 
 #define ADD(obj, key, val) json_object_object_add(obj, key, val)
 #define ADD_U64(obj, key, v) ADD(obj, key, json_object_new_int64((int64_t)(v)))
@@ -70,6 +72,47 @@ static void add_series(struct json_object *o, enum series_scope scope, const str
 		snprintf(key, sizeof(key), "%s_per_s", si->name);
 		ADD_DBL(o, key, r.per_s);
 	}
+}
+
+/* The VM's dirty-page curve and what it gives (dirty.h). */
+static struct json_object *dirty_json(const char *uuid)
+{
+	struct json_object *o = json_object_new_object(), *pts;
+	uint64_t now_ns = util_monotonic_ns();
+	struct dirty_info di;
+	int err;
+
+	if (!o)
+		return NULL;
+	err = dirty_get(uuid, &di);
+	ADD(o, "has_data", json_object_new_boolean(!err));
+	ADD_DBL(o, "rate_bytes_per_s", di.rate_bytes_per_s);
+	ADD(o, "rate_is_lower_bound", json_object_new_boolean(di.rate_is_lower_bound));
+	ADD_U64(o, "working_set_bytes", di.working_set_bytes);
+	ADD(o, "working_set_is_lower_bound", json_object_new_boolean(di.working_set_is_lower_bound));
+	ADD(o, "probing", json_object_new_boolean(di.probing));
+	ADD(o, "migrating", json_object_new_boolean(di.migrating));
+	ADD_U64(o, "probes_ok", di.probes_ok);
+	ADD_U64(o, "probes_failed", di.probes_failed);
+	ADD_U64(o, "probes_busy", di.probes_busy);
+	pts = json_object_new_array();
+	for (uint32_t i = 0; pts && i < di.nr_points; i++) {
+		const struct dirty_point *p = &di.points[i];
+		struct json_object *po = json_object_new_object();
+
+		if (!po)
+			break;
+		ADD_U64(po, "t_ms", p->t_ms);
+		ADD_U64(po, "pages", p->pages);
+		ADD_U64(po, "bytes", p->pages * 4096);
+		ADD_U64(po, "age_ms", now_ns > p->taken_ns ? (now_ns - p->taken_ns) / 1000000 : 0);
+		ADD_DBL(po, "confidence", p->confidence);
+		ADD(po, "dirty_source", json_object_new_string(dirty_source_name(p->src)));
+		ADD_U64(po, "readings", p->readings);
+		json_object_array_add(pts, po);
+	}
+	ADD(o, "points", pts);
+	return o;
 }
 
 static struct json_object *vm_json(const struct store_vm *vm, uint32_t window_ms, uint32_t history)
@@ -140,6 +183,7 @@ static struct json_object *vm_json(const struct store_vm *vm, uint32_t window_ms
 		json_object_array_add(ifaces, io);
 	}
 	ADD(o, "interfaces", ifaces);
+	ADD(o, "dirty", dirty_json(d->uuid));
 
 	if (history) {
 		struct json_object *h = json_object_new_array();
@@ -214,8 +258,9 @@ int show_host(struct json_object *req, struct json_object *reply)
 	const struct tide_conf *c = conf_get();
 	uint64_t vcpus = 0, mem = 0, mem_total = 0, mem_avail = 0;
 	struct store_rate vm_cpu, vm_wait, vm_rx, vm_tx;
-	struct json_object *o, *lv;
+	struct json_object *o, *lv, *arr;
 	struct store_host_load load;
+	struct dirty_stats ds;
 	struct store_self self;
 	const struct store_vm *vm;
 	uint32_t window_ms = 0;
@@ -294,6 +339,28 @@ int show_host(struct json_object *req, struct json_object *reply)
 		ADD_U64(lv, "reconnects", inv_reconnects());
 	}
 	ADD(reply, "libvirt", lv);
+
+	dirty_stats(&ds);
+	arr = json_object_new_array();
+	for (enum dirty_source s = 0; arr && s < DIRTY_SRC_N; s++)
+		if ((s == DIRTY_SRC_SAMPLING && ds.enabled) || (ds.sources_mask & (1u << s)))
+			json_object_array_add(arr, json_object_new_string(dirty_source_name(s)));
+	ADD(reply, "dirty_sources", arr);
+	o = json_object_new_object();
+	if (o) {
+		ADD(o, "probe", json_object_new_boolean(ds.enabled));
+		ADD(o, "page_sampling", json_object_new_string(ds.sampling_state));
+		ADD_U64(o, "interval_ms", ds.interval_ms);
+		ADD_U64(o, "budget", ds.budget);
+		ADD_U64(o, "probing", ds.probing);
+		ADD_U64(o, "vms", ds.vms);
+		ADD_U64(o, "probes_started", ds.probes_started);
+		ADD_U64(o, "probes_ok", ds.probes_ok);
+		ADD_U64(o, "probes_failed", ds.probes_failed);
+		ADD_U64(o, "probes_busy", ds.probes_busy);
+		ADD_U64(o, "points_added", ds.points_added);
+	}
+	ADD(reply, "dirty", o);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "dirty.h"
 #include "log.h"
 #include "loop.h"
 #include "mig.h"
@@ -97,6 +98,26 @@ static void vm_gauge(struct prom *p, const char *name, const char *help, bool me
 	}
 }
 
+/* a dirty-curve figure, only for the VMs with data (none: no sample at all) */
+static void dirty_gauge(struct prom *p, const char *name, const char *help, bool rate)
+{
+	bool declared = false;
+
+	for (const struct store_vm *vm = store_vm_next(NULL); vm; vm = store_vm_next(vm)) {
+		const struct vm_desc *d = store_vm_desc(vm);
+		struct prom_label l[] = { { "domain", d->name }, { "uuid", d->uuid } };
+		struct dirty_info di;
+
+		if (dirty_get(d->uuid, &di))
+			continue;
+		if (!declared)
+			prom_family(p, name, "gauge", help);
+		declared = true;
+		prom_sample(p, name, l, ARRAY_SIZE(l),
+			    rate ? di.rate_bytes_per_s : (double)di.working_set_bytes);
+	}
+}
+
 static void gauge(struct prom *p, const char *name, const char *help, double v)
 {
 	prom_family(p, name, "gauge", help);
@@ -174,6 +195,12 @@ int textfile_build(struct prom *p)
 	vm_gauge(p, "tide_vm_memory_bytes", "Memory size of the VM (libvirt <memory>).", true);
 	vm_gauge(p, "tide_vm_vcpus", "vCPUs of the VM.", false);
 	mig_fill_prom(p);
+	dirty_gauge(p, "tide_vm_dirty_rate_bytes_per_second",
+		    "Rate the VM dirties memory: distinct bytes written in the shortest window "
+		    "measured, over that window (a lower bound when the working set filled it).",
+		    true);
+	dirty_gauge(p, "tide_vm_working_set_bytes",
+		    "Writable working set of the VM: the plateau of its dirty-page curve.", false);
 	return p->err;
 }
 

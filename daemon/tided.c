@@ -27,6 +27,7 @@
 #include "conf.h"
 #include "cpu.h"
 #include "ctl.h"
+#include "dirty.h"
 #include "feat.h"
 #include "inv.h"
 #include "kvm.h"
@@ -496,6 +497,8 @@ static const struct module modules[] = {
 	/* collect before inv: inv feeds it the VMs it finds */
 	{ "collect", start_collect, collect_fini },
 	{ "inv", start_inv, inv_fini },
+	/* after inv: it probes the VMs the store holds, on its own connection */
+	{ "dirty", dirty_init, dirty_fini },
 	{ "peer", start_peer, peer_fini },
 	{ "prom", textfile_init, textfile_fini },
 	{ "ctl", start_ctl, ctl_fini },

@@ -557,6 +557,51 @@ int virt_domain_migrate_get_max_downtime(virDomainPtr dom, unsigned long long *m
 	return 0;
 }
 
+int virt_domain_start_dirty_rate_calc(virDomainPtr dom, int seconds, unsigned int flags)
+{
+	int code, ret;
+
+	if (virDomainStartDirtyRateCalc(dom, seconds, flags) == 0)
+		return 0;
+	code = virGetLastErrorCode();
+	ret = FAIL("cannot start a %d s dirty-rate calculation on domain '%s'", seconds,
+		   dom_name(dom));
+	/* the job lock is held (a migration): libvirt waited for it and gave up */
+	return code == VIR_ERR_OPERATION_TIMEOUT ? -EBUSY : ret;
+}
+
+int virt_domain_get_dirty_rate(virDomainPtr dom, struct virt_dirty_rate *out)
+{
+	virDomainPtr doms[] = { dom, NULL };
+	virDomainStatsRecordPtr *recs = NULL;
+	const char *mode = NULL;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	n = virDomainListGetStats(doms, VIR_DOMAIN_STATS_DIRTYRATE, &recs, 0);
+	if (n < 0)
+		return FAIL("cannot get the dirty-rate statistics of domain '%s'", dom_name(dom));
+	if (n >= 1) {
+		virTypedParameterPtr p = recs[0]->params;
+		int np = recs[0]->nparams;
+
+		virTypedParamsGetInt(p, np, VIR_DOMAIN_STATS_DIRTYRATE_CALC_STATUS,
+				     &out->calc_status);
+		virTypedParamsGetLLong(p, np, VIR_DOMAIN_STATS_DIRTYRATE_CALC_START_TIME,
+				       &out->calc_start_time_s);
+		virTypedParamsGetInt(p, np, VIR_DOMAIN_STATS_DIRTYRATE_CALC_PERIOD,
+				     &out->calc_period_s);
+		out->has_rate = virTypedParamsGetLLong(p, np,
+						       VIR_DOMAIN_STATS_DIRTYRATE_MEGABYTES_PER_SECOND,
+						       &out->mib_per_s) == 1;
+		if (virTypedParamsGetString(p, np, VIR_DOMAIN_STATS_DIRTYRATE_CALC_MODE, &mode) == 1 &&
+		    mode)
+			snprintf(out->calc_mode, sizeof(out->calc_mode), "%s", mode);
+	}
+	virDomainStatsRecordListFree(recs);
+	return 0;
+}
+
 int virt_domain_event_register(virConnectPtr conn, virDomainPtr dom, int event_id,
 			       virConnectDomainEventGenericCallback cb, void *opaque,
 			       virFreeCallback ff, int *callback_id)

@@ -24,6 +24,8 @@
 #ifndef TIDE_VIRT_H
 #define TIDE_VIRT_H
 
+#include <stdbool.h>
+
 #include <libvirt/libvirt.h>
 
 #include "tide.h"
@@ -79,6 +81,28 @@ int virt_domain_migrate_get_max_speed(virDomainPtr dom, unsigned long *mib_per_s
 /* The migration's downtime limit in ms; -EOPNOTSUPP where libvirt lacks it. */
 int virt_domain_migrate_get_max_downtime(virDomainPtr dom, unsigned long long *ms,
 					 unsigned int flags) __tide_must_check;
+
+/*
+ * Dirty-rate calculation (virDomainStartDirtyRateCalc): seconds >= 1, flags
+ * VIR_DOMAIN_DIRTYRATE_MODE_*.  Returns at once; QEMU measures in its own
+ * thread.  -EBUSY when the domain's job lock is held (a migration): libvirt
+ * gives up waiting for it with VIR_ERR_OPERATION_TIMEOUT.
+ */
+int virt_domain_start_dirty_rate_calc(virDomainPtr dom, int seconds,
+				      unsigned int flags) __tide_must_check;
+
+/* What VIR_DOMAIN_STATS_DIRTYRATE says of the last calculation. */
+struct virt_dirty_rate {
+	int calc_status;	     /* VIR_DOMAIN_DIRTYRATE_UNSTARTED / _MEASURING / _MEASURED */
+	long long calc_start_time_s; /* CLOCK_REALTIME seconds, as QEMU gives it */
+	int calc_period_s;	     /* the period QEMU measured over (whole seconds) */
+	bool has_rate;		     /* megabytes_per_second present (measured) */
+	long long mib_per_s;	     /* QEMU's figure: MiB/s, rounded down */
+	char calc_mode[24];	     /* "page-sampling", "dirty-bitmap", "dirty-ring", "" */
+};
+
+/* virDomainListGetStats(VIR_DOMAIN_STATS_DIRTYRATE) for one domain. */
+int virt_domain_get_dirty_rate(virDomainPtr dom, struct virt_dirty_rate *out) __tide_must_check;
 
 /* events (dom NULL: every domain) */
 int virt_domain_event_register(virConnectPtr conn, virDomainPtr dom, int event_id,

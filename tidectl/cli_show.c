@@ -188,6 +188,43 @@ void cli_show_vm_table(FILE *out, struct reply *r)
 	}
 }
 
+/* The dirty-page curve (absent from an older tided's reply). */
+static void vm_dirty(struct reply *r, FILE *out, struct json_object *dirty)
+{
+	struct json_object *pts;
+	char a[CLI_HUMAN_BYTES], b[CLI_HUMAN_BYTES], src[NAME_BYTES];
+
+	if (!dirty)
+		return;
+	pts = reply_array(r, dirty, "points");
+	if (!reply_bool(r, dirty, "has_data")) {
+		fprintf(out, "  dirty:       not measured yet");
+	} else {
+		fprintf(out, "  dirty:       %s%s, working set %s%s",
+			reply_bool(r, dirty, "rate_is_lower_bound") ? ">= " : "",
+			cli_human_rate(reply_num(r, dirty, "rate_bytes_per_s"), a, sizeof(a)),
+			reply_bool(r, dirty, "working_set_is_lower_bound") ? ">= " : "",
+			cli_human_bytes(reply_num(r, dirty, "working_set_bytes"), b, sizeof(b)));
+	}
+	fprintf(out, "%s%s (probes: %lld ok, %lld failed, %lld busy)\n",
+		reply_bool(r, dirty, "probing") ? ", probing now" : "",
+		reply_bool(r, dirty, "migrating") ? ", migrating: probes held" : "",
+		(long long)reply_int(r, dirty, "probes_ok"),
+		(long long)reply_int(r, dirty, "probes_failed"),
+		(long long)reply_int(r, dirty, "probes_busy"));
+	for (size_t i = 0; i < reply_len(pts); i++) {
+		struct json_object *p = json_object_array_get_idx(pts, i);
+
+		fprintf(out, "    W(%lld ms) = %s  %.2f confident, %s old, %s x%lld\n",
+			(long long)reply_int(r, p, "t_ms"),
+			cli_human_bytes(reply_num(r, p, "bytes"), a, sizeof(a)),
+			reply_num(r, p, "confidence"),
+			cli_human_duration(reply_num(r, p, "age_ms") / 1e3, b, sizeof(b)),
+			reply_str(r, p, "dirty_source", src, sizeof(src)),
+			(long long)reply_int(r, p, "readings"));
+	}
+}
+
 static void vm_detail(struct reply *r, FILE *out, struct json_object *vm)
 {
 	char a[NAME_BYTES], b[NAME_BYTES], c[CLI_HUMAN_BYTES], d[CLI_HUMAN_BYTES];
@@ -237,6 +274,8 @@ static void vm_detail(struct reply *r, FILE *out, struct json_object *vm)
 	/* only when the KVM collector runs */
 	if (reply_opt(vm, "kvm_exits"))
 		fprintf(out, "  kvm exits:   %lld\n", (long long)reply_int(r, vm, "kvm_exits"));
+
+	vm_dirty(r, out, reply_opt(vm, "dirty"));
 
 	if (reply_len(threads)) {
 		fprintf(out, "\n  %-5s %-8s %7s %7s %10s %10s %10s  %s\n", "VCPU", "TID", "CPU",
@@ -307,6 +346,7 @@ void cli_show_host(FILE *out, struct reply *r)
 	struct json_object *col = reply_object(r, r->obj, "collection");
 	struct json_object *src = reply_object(r, r->obj, "sources");
 	struct json_object *lv = reply_object(r, r->obj, "libvirt");
+	struct json_object *dirty = reply_opt(r->obj, "dirty");
 	char a[NAME_BYTES], b[CLI_HUMAN_BYTES], c[CLI_HUMAN_BYTES];
 	const char *kvm;
 	int64_t cpus = reply_int(r, r->obj, "cpus");
@@ -354,6 +394,28 @@ void cli_show_host(FILE *out, struct reply *r)
 		cli_human_ns(reply_num(r, col, "avg_ns"), b, sizeof(b)),
 		cli_human_ns(reply_num(r, col, "max_ns"), c, sizeof(c)),
 		(long long)reply_int(r, col, "ticks"));
+	if (dirty) {
+		struct json_object *srcs = reply_array(r, r->obj, "dirty_sources");
+
+		fprintf(out, "dirty:        sources");
+		for (size_t i = 0; i < reply_len(srcs); i++)
+			fprintf(out, "%s%s", i ? ", " : " ",
+				json_object_get_string(json_object_array_get_idx(srcs, i)));
+		if (!reply_len(srcs))
+			fprintf(out, " none");
+		fprintf(out,
+			"; page-sampling %s; %lld probing (budget %lld, every %lld ms); probes "
+			"%lld started, %lld ok, %lld failed, %lld busy; %lld points added\n",
+			reply_str(r, dirty, "page_sampling", a, sizeof(a)),
+			(long long)reply_int(r, dirty, "probing"),
+			(long long)reply_int(r, dirty, "budget"),
+			(long long)reply_int(r, dirty, "interval_ms"),
+			(long long)reply_int(r, dirty, "probes_started"),
+			(long long)reply_int(r, dirty, "probes_ok"),
+			(long long)reply_int(r, dirty, "probes_failed"),
+			(long long)reply_int(r, dirty, "probes_busy"),
+			(long long)reply_int(r, dirty, "points_added"));
+	}
 	fprintf(out, "libvirt:      %s (%s", reply_str(r, lv, "uri", a, sizeof(a)),
 		reply_bool(r, lv, "connected") ? "connected" : "NOT connected");
 	if (reply_int(r, lv, "reconnects"))
