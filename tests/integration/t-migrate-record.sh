@@ -48,7 +48,7 @@ if r["result"] != "completed": bad("result %s: %s" % (r["result"], r["error"]))
 if not r["predicted"] or not r["prediction"]: bad("no prediction: %s" % r["prediction_error"])
 a = r["actual"]
 if not a: bad("no actual figures")
-# tb reads the destination's figures, tided the source's: the same job,
+# tb reads the figures of the destination, tided those of the source: one job,
 # timed by two libvirtds (tens of ms apart); sizes and counts agree exactly
 if abs(a["time_elapsed_ms"] - vt) > 100: bad("time %d ms, virsh says %d" % (a["time_elapsed_ms"], vt))
 if a["downtime_ms"] != vd: bad("downtime %d ms, virsh says %d" % (a["downtime_ms"], vd))
