@@ -68,6 +68,7 @@
 #include "mig.h"
 #include "mig_record.h"
 #include "model.h"
+#include "peer.h"
 #include "predict.h"
 #include "util.h"
 #include "vconn.h"
@@ -297,10 +298,10 @@ static void act_unlink(struct mig_active *a)
 	free(a);
 }
 
-/* A completed migration to a known destination teaches its calibration. */
-static void calibrate(const struct mig_active *a)
+/* A completed migration to a known destination teaches its calibration;
+ * pending_bytes: what was left for the stop-and-copy phase. */
+static void calibrate(const struct mig_record *r, uint64_t pending_bytes)
 {
-	const struct mig_record *r = a->rec;
 	const struct tide_conf *c = conf_get();
 	struct model_calib_sample s = { 0 };
 	struct model_calib cal;
@@ -314,7 +315,7 @@ static void calibrate(const struct mig_active *a)
 	s.bandwidth_bytes_per_s = r->bandwidth_bytes_per_s ? r->bandwidth_bytes_per_s :
 							     s.link_bytes_per_s;
 	s.downtime_ms = r->act.downtime_ms;
-	s.downtime_bytes = a->last_pending_bytes;
+	s.downtime_bytes = pending_bytes;
 	s.precopy_ms = r->act.time_elapsed_ms > r->act.downtime_ms + r->act.setup_time_ms ?
 			       r->act.time_elapsed_ms - r->act.downtime_ms - r->act.setup_time_ms :
 			       0;
@@ -350,6 +351,50 @@ static void fill_actual(struct mig_record *r, const struct mig_stats *st)
 	r->act.iterations = (uint32_t)st->memory_iteration;
 }
 
+/* A migration whose destination libvirt did not name (virsh's). */
+struct locate_ctx {
+	uint64_t gen, id, pending_bytes;
+};
+
+static void on_located(const char *peer, void *arg)
+{
+	struct locate_ctx *l = arg;
+	struct mig_record *r;
+
+	if (!ms.inited || l->gen != ms.gen)
+		goto cleanup;
+	r = mig_history_find(&ms.h, l->id);
+	if (!r || strcmp(r->peer, MIG_UNKNOWN_HOST) != 0)
+		goto cleanup;
+	if (!peer) {
+		log_info("migration %llu: no configured peer runs domain '%s' now: its destination "
+			 "stays unknown and teaches no calibration",
+			 (unsigned long long)r->id, r->domain);
+		goto cleanup;
+	}
+	snprintf(r->peer, sizeof(r->peer), "%s", peer);
+	log_info("migration %llu: domain '%s' now runs on peer '%s', its destination",
+		 (unsigned long long)r->id, r->domain, peer);
+	calibrate(r, l->pending_bytes);
+	save();
+cleanup:
+	free(l);
+}
+
+/* Ask the peers where a completed migration went. */
+static void locate_dest(const struct mig_active *a)
+{
+	struct locate_ctx *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return;
+	l->gen = ms.gen;
+	l->id = a->rec->id;
+	l->pending_bytes = a->last_pending_bytes;
+	if (peer_locate(a->rec->uuid, on_located, l))
+		free(l);
+}
+
 /* The end: st is the finished job's statistics (NULL: none to be had). */
 static void act_end(struct mig_active *a, enum mig_result result, const struct mig_stats *st,
 		    const char *why)
@@ -363,7 +408,10 @@ static void act_end(struct mig_active *a, enum mig_result result, const struct m
 	if (why && *why)
 		snprintf(r->error, sizeof(r->error), "%s", why);
 	dirty_migration_end(r->uuid);
-	calibrate(a);
+	if (r->dir == MIG_DIR_OUT && result == MIG_COMPLETED && !strcmp(r->peer, MIG_UNKNOWN_HOST))
+		locate_dest(a);
+	else
+		calibrate(r, a->last_pending_bytes);
 	mig_history_account(&ms.h, r);
 	if (result == MIG_COMPLETED)
 		log_info("migration %llu: domain '%s' %s %s completed: %llu ms, downtime %llu ms, "

@@ -264,6 +264,97 @@ void peer_fini(void)
 	memset(&ps, 0, sizeof(ps));
 }
 
+/* ---- which peer runs a domain ------------------------------------------- */
+
+struct locate {
+	peer_locate_fn cb;
+	void *arg;
+	size_t pending;
+	char found[PEER_NAME_BYTES]; /* "" while none */
+};
+
+struct locate_call {
+	struct locate *l;
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	char name[PEER_NAME_BYTES];
+};
+
+static int locate_run(virConnectPtr conn, void *arg)
+{
+	struct locate_call *c = arg;
+	virDomainPtr dom = NULL;
+	int err, active;
+
+	err = virt_domain_lookup_by_uuid_string(conn, c->uuid, &dom);
+	if (err)
+		return err;
+	active = virt_domain_is_active(dom);
+	virt_domain_free(dom);
+	return active > 0 ? 0 : active < 0 ? active : -ENOENT;
+}
+
+static void locate_done(int result, const char *err, void *arg)
+{
+	struct locate_call *c = arg;
+	struct locate *l = c->l;
+
+	if (!result && !l->found[0])
+		snprintf(l->found, sizeof(l->found), "%s", c->name);
+	else if (result && result != -ENOENT)
+		log_debug("peer '%s': cannot tell whether it runs domain %s: %s", c->name, c->uuid,
+			  err);
+	if (--l->pending)
+		return;
+	l->cb(l->found[0] ? l->found : NULL, l->arg);
+	free(l);
+}
+
+static const struct vconn_call locate_call = {
+	.what = "virDomainLookupByUUIDString",
+	.run = locate_run,
+	.done = locate_done,
+	.release = free,
+};
+
+int peer_locate(const char *uuid, peer_locate_fn cb, void *arg)
+{
+	struct locate *l;
+
+	if (!ps.inited || !uuid || !cb)
+		return -EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->cb = cb;
+	l->arg = arg;
+	/* one more than the calls: none completes before all are made */
+	l->pending = 1;
+	for (size_t i = 0; i < ps.n_peers; i++) {
+		struct peer *p = ps.peers[i];
+		struct locate_call *c;
+
+		if (!vconn_connected(p->vc))
+			continue;
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			break;
+		c->l = l;
+		snprintf(c->uuid, sizeof(c->uuid), "%s", uuid);
+		snprintf(c->name, sizeof(c->name), "%s", p->name);
+		l->pending++;
+		if (vconn_call(p->vc, &locate_call, c)) {
+			l->pending--;
+			free(c);
+		}
+	}
+	if (--l->pending == 0) {
+		/* no peer to ask: the answer is now */
+		cb(l->found[0] ? l->found : NULL, arg);
+		free(l);
+	}
+	return 0;
+}
+
 #define ADD(obj, key, val) json_object_object_add(obj, key, val)
 
 void peer_fill_json(const char *name, struct json_object *obj)

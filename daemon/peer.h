@@ -40,4 +40,17 @@ int peer_reconfigure(const struct conf_peer *peers, size_t n_peers);
  */
 void peer_fill_json(const char *name, struct json_object *obj);
 
+/* a peer name as the configuration allows it, terminator included */
+#define PEER_NAME_BYTES 64
+
+/*
+ * Which peer runs the domain uuid now (after a migration started by
+ * someone else, whose destination libvirt does not say): each connected
+ * peer is asked on its own connection; cb(name, arg) on the loop once
+ * all have answered, name NULL when none runs it (or none answered).  cb
+ * may run before peer_locate() returns, when no peer is connected.
+ */
+typedef void (*peer_locate_fn)(const char *name, void *arg);
+int peer_locate(const char *uuid, peer_locate_fn cb, void *arg) __tide_must_check;
+
 #endif /* TIDE_PEER_H */

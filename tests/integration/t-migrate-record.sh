@@ -3,8 +3,10 @@
 # migrate --live --p2p, a real QEMU migration through libvirtd): one
 # completed record, with a prediction, whose actual figures are libvirt's
 # own (virsh domjobinfo --completed on the destination), with at least two
-# pre-copy passes; the record survives a restart of tided; the guest's
-# memory is intact after arrival.
+# pre-copy passes; its destination, which virsh does not tell tided, is
+# found by asking the configured peers (h2), and the migration becomes
+# the first sample of h2's calibration in state_dir; the record survives a
+# restart of tided; the guest's memory is intact after arrival.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -14,6 +16,7 @@ export TIDED_TICK_MS=200 TIDED_TEXTFILE_MS=300
 jq_py() { python3 -c "$1" "${@:2}"; }
 
 tb_start
+echo "peers = ( { name = \"h2\"; uri = \"$(tb uri h2)\"; } );" >>/var/tmp/tide-testbed/h1/etc-tide/tided.conf
 tb tided start h1 || fail "tided did not start on h1"
 tb guest start v1 h1 --mem 128 >/dev/null 2>&1 || fail "guest v1 did not boot"
 verify_guest v1 "after boot"
@@ -68,6 +71,19 @@ log "$msg"
 tb tidectl h1 migration list >"$RESULTS/$T_NAME.list.txt" || fail "plain migration list failed"
 cat "$RESULTS/$T_NAME.list.txt" | sed 's/^/    /'
 tb tidectl h1 migration show 1 >"$RESULTS/$T_NAME.show.txt" || fail "migration show 1 failed"
+
+# the destination, from the peers, and its calibration
+peer=
+for i in $(seq 30); do
+	list=$(tb tidectl h1 -j migration list)
+	peer=$(jq_py 'import json,sys; print(json.loads(sys.argv[1])["migrations"][0]["peer"])' "$list")
+	[ "$peer" = h2 ] && break
+	sleep 0.1
+done
+[ "$peer" = h2 ] || fail "the record's destination is '$peer', not h2 (the peer that runs v1 now)"
+calib=/var/tmp/tide-testbed/h1/lib-tide/calib-h2.json
+[ -s "$calib" ] || fail "no calibration of h2 in state_dir after a completed migration to it"
+log "destination found among the peers: h2; calibration: $(tr -d '\n\t ' <"$calib")"
 
 # metrics
 sleep 0.7
