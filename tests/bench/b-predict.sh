@@ -89,6 +89,9 @@ print(kv["time_ms"], kv["downtime_ms"], int(float(kv["memory_processed"]) * 1048
 
 back_home() {
 	tb guest ctl v1 dirty 0 0 >/dev/null || fail "cannot stop the dirtier"
+	# freeing the working set resets its generations: a new witness
+	witness_forget v1
+	witness_take v1
 	if [ "$(tb guest host v1)" = h2 ]; then
 		tb migrate v1 h1 --timeout 60 >/dev/null || fail "migration back to h1 failed"
 		verify_guest v1 "back on h1" >/dev/null
@@ -107,20 +110,23 @@ wait_curve() {
 	return 1
 }
 
-log "calibration: the idle guest, uncapped then at 32 MiB/s"
-write_conf 1024
-restart_tided
+log "the link: the idle guest migrated uncapped, tided stopped (it learns nothing from it)"
 tb guest ctl v1 dirty 0 0 >/dev/null
 read -r t d b r <<<"$(migrate_out 0)"
 [ "$t" != timeout ] || fail "the idle guest did not migrate uncapped within $timeout_s s"
 link=$(( b / 1048576 * 1000 / t ))
 log "uncapped: $b bytes in $t ms ($link MiB/s), downtime $d ms: link_bandwidth_mib_s = $link"
 back_home
+log "calibration: tided on h1 learns from the idle guest, uncapped then at 32 MiB/s"
 write_conf "$link"
+rm -f /var/tmp/tide-testbed/h1/lib-tide/calib-*.json
 restart_tided
-read -r t d b r <<<"$(migrate_out 32)"
-log "at 32 MiB/s: $t ms, downtime $d ms"
-back_home
+for cap in 0 32; do
+	read -r t d b r <<<"$(migrate_out "$cap")"
+	log "cap $cap: $t ms, downtime $d ms"
+	back_home
+done
+log "h2's calibration: $(tr -d '\n\t ' </var/tmp/tide-testbed/h1/lib-tide/calib-h2.json 2>/dev/null || echo none)"
 
 csv=$out/predict.csv
 echo "pattern,rate_mib_s,wss_mib,cap_mib_s,true_rate_mib_s,true_wss_mib,curve_rate_mib_s,curve_wss_mib,pred_converges,pred_time_ms,pred_downtime_ms,pred_bytes,pred_rounds,tb_converges,tb_time_ms,tb_downtime_ms,tb_bytes,tb_rounds,actual_converges,actual_time_ms,actual_downtime_ms,actual_bytes,actual_rounds" >"$csv"
@@ -141,10 +147,10 @@ while read -r pat rate wss cap; do
 	witness_take v1
 	act=$(migrate_out "$cap")
 	[ "$act" = timeout ] || verify_guest v1 "on h2" >/dev/null
-	line=$(python3 - "$pat" "$rate" "$wss" "$cap" "$truth" "$act" "$timeout_s" <<<"$j" <<'PY'
-import json, sys
+	line=$(PLAN_JSON=$j python3 - "$pat" "$rate" "$wss" "$cap" "$truth" "$act" "$timeout_s" <<'PY'
+import json, os, sys
 pat, rate, wss, cap, truth, act, to_s = sys.argv[1:8]
-m = json.load(sys.stdin)["moves"][0]
+m = json.loads(os.environ["PLAN_JSON"])["moves"][0]
 pb = m["curve"]["page_bytes"]
 pts = m["curve"]["points"]
 MiB = 1048576

@@ -83,6 +83,12 @@ witness_check() {
 	WITNESS_WRITTEN[$name]=$w WITNESS_GEN[$name]=$gen
 }
 
+# Forget the witness of NAME: the test itself just reset what it counts
+# ("dirty 0 0" frees the working set and its page generations).
+witness_forget() {
+	unset "WITNESS_WRITTEN[$1]" "WITNESS_GEN[$1]"
+}
+
 # Record what the guest says now (before a migration).
 witness_take() {
 	local name=$1 r
