@@ -251,6 +251,14 @@ static void test_point_math(void **state)
 	assert_int_equal(dirty_pages_of(10, 2), 5120);
 	assert_int_equal(dirty_pages_of(0, 4), 0);
 	assert_int_equal(dirty_pages_of(-1, 4), 0);
+	/* QEMU's floor undone: 128 samples of 256 MiB; at 1 s one sample is
+	 * 2 MiB/s, so 10 MiB/s is exactly 5 samples (10 MiB); at 5 s one is
+	 * 0.4 MiB/s: 25..27 samples, 26 taken (13 MiB, not 10 x 5 = 50 MiB / 5) */
+	assert_int_equal(dirty_unround_pages(10, 1000, 512, 256 * MIB), 2560);
+	assert_int_equal(dirty_unround_pages(10, 5000, 512, 256 * MIB), 26 * 512);
+	assert_int_equal(dirty_unround_pages(0, 5000, 512, 256 * MIB), 0);
+	/* 4096 per GiB, 100 ms: one sample (64 pages) is 2.5 MiB/s: exact */
+	assert_int_equal(dirty_unround_pages(25, 100, 4096, 256 * MIB), 10 * 64);
 	/* 512 samples per GiB; blocks under 128 MiB are not sampled */
 	assert_int_equal(dirty_sample_pages(256 * MIB), 128);
 	assert_int_equal(dirty_sample_pages(64 * MIB), 0);
@@ -279,8 +287,10 @@ static void set_points(struct dirty_info *d, uint32_t n, const uint32_t *t_ms, c
 	for (uint32_t i = 0; i < n; i++) {
 		d->points[i].t_ms = t_ms[i];
 		d->points[i].pages = pages[i];
+		d->points[i].confidence = 0.9;
 	}
-	dirty_derive(d);
+	/* 256 MiB, one sample standing for 64 pages */
+	dirty_derive(d, 64, 65536);
 }
 
 static void test_derived(void **state)
@@ -290,22 +300,25 @@ static void test_derived(void **state)
 
 	/* 10 MiB/s over 16 MiB, sequential */
 	set_points(&d, 4, t, (const uint64_t[]){ 2560, 4096, 4096, 4096 });
-	assert_true(fabs(d.rate_bytes_per_s - 10.0 * MIB) < 1);
-	assert_int_equal(d.working_set_bytes, 16 * MIB);
+	assert_true(fabs(d.rate_bytes_per_s - 10.0 * MIB) < 0.001 * 10 * MIB);
+	assert_true(labs((long)d.working_set_bytes - (long)(16 * MIB)) < 0.001 * 16 * MIB);
+	assert_int_equal(d.shape, DIRTY_SHAPE_SEQUENTIAL);
 	assert_false(d.rate_is_lower_bound);
 	assert_false(d.working_set_is_lower_bound);
 	/* 40 MiB/s over 4 MiB: the shortest window is already full */
 	set_points(&d, 4, t, (const uint64_t[]){ 1024, 1024, 1024, 1024 });
 	assert_true(d.rate_is_lower_bound);
-	assert_int_equal(d.working_set_bytes, 4 * MIB);
+	assert_true(labs((long)d.working_set_bytes - (long)(4 * MIB)) < 0.001 * 4 * MIB);
+	/* and the rate is what the shortest window proves: W(1 s) / 1 s */
+	assert_true(fabs(d.rate_bytes_per_s - 4.0 * MIB) < 0.01 * 4 * MIB);
 	/* 1 MiB/s over 96 MiB: still rising at 8 s */
 	set_points(&d, 4, t, (const uint64_t[]){ 256, 512, 1024, 2048 });
 	assert_true(d.working_set_is_lower_bound);
 	assert_false(d.rate_is_lower_bound);
-	assert_int_equal(d.working_set_bytes, 8 * MIB);
-	/* noise: the plateau is the larger of the two longest */
+	assert_true(labs((long)d.working_set_bytes - (long)(8 * MIB)) < 0.01 * 8 * MIB);
+	/* noise: the plateau between the two longest */
 	set_points(&d, 3, t, (const uint64_t[]){ 2560, 4300, 4000 });
-	assert_int_equal(d.working_set_bytes, 4300ull * 4096);
+	assert_true(d.working_set_bytes >= 4000ull * 4096 && d.working_set_bytes <= 4300ull * 4096);
 	/* an idle guest: no lower bound to claim */
 	set_points(&d, 2, t, (const uint64_t[]){ 0, 0 });
 	assert_false(d.rate_is_lower_bound);
@@ -335,8 +348,12 @@ static void test_add_point_and_curve(void **state)
 	assert_int_equal(d.points[0].pages, 768);
 	assert_int_equal(d.points[0].src, DIRTY_SRC_MIGRATION);
 	assert_true(d.points[0].confidence > 0.9);
-	assert_true(fabs(d.rate_bytes_per_s - 768.0 * 4096 / 0.3) < 1);
-	assert_int_equal(d.working_set_bytes, 3000ull * 4096);
+	/* W(0.8 s) / W(0.3 s) is more than 0.8 / 0.3: no concave curve goes
+	 * through both; the fit lies between, and the set still rises */
+	assert_true(d.rate_bytes_per_s >= 768.0 * 4096 / 0.3 * 0.95 &&
+		    d.rate_bytes_per_s <= 3000.0 * 4096 / 0.8 * 1.05);
+	assert_true(d.working_set_is_lower_bound);
+	assert_true(d.working_set_bytes >= 2000ull * 4096 && d.working_set_bytes <= 3000ull * 4096);
 	assert_int_equal(dirty_curve(UUID_A, &c), 0);
 	assert_int_equal(c.page_bytes, 4096);
 	assert_int_equal(c.nr_points, 2);
@@ -377,7 +394,8 @@ static void test_budget_interval_windows_period(void **state)
 			if (strcmp(lv.start_uuid[i], uuids[k]))
 				continue;
 			/* windows 1, 2, 4, 8 s, one per probe */
-			assert_int_equal(lv.start_seconds[i], (int)dirty_windows_s[n % 4]);
+			assert_int_equal(lv.start_seconds[i],
+					 (int)dirty_windows_libvirt_ms[n % 4] / 1000);
 			/* at most once per interval (scaled) */
 			if (n)
 				assert_true(lv.start_ms[i] - last_ms >= 2000 / SCALE);
@@ -394,7 +412,8 @@ static void test_budget_interval_windows_period(void **state)
 	for (uint32_t i = 0; i < d.nr_points; i++) {
 		assert_true(d.points[i].t_ms == 2000 || d.points[i].t_ms == 3000 ||
 			    d.points[i].t_ms == 5000 || d.points[i].t_ms == 9000);
-		assert_int_equal(d.points[i].pages, d.points[i].t_ms / 1000 * 10 * 256);
+		assert_int_equal(d.points[i].pages,
+				 dirty_unround_pages(10, d.points[i].t_ms, 512, 256 * MIB));
 		assert_int_equal(d.points[i].src, DIRTY_SRC_SAMPLING);
 	}
 	assert_true(ds.sampling_worked);
