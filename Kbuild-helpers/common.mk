@@ -30,7 +30,7 @@ BPFTOOL ?= bpftool
 PKG_CONFIG ?= pkg-config
 
 # Libraries tide links against; each is a Debian -dev package (deps.sh).
-PKGS := libbpf liburing libnl-3.0 libnl-route-3.0 libvirt json-c libconfig libxml-2.0
+PKGS := libbpf liburing libnl-3.0 libnl-route-3.0 libvirt libvirt-qemu json-c libconfig libxml-2.0
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 

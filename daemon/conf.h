@@ -79,6 +79,8 @@ struct tide_conf {
 	bool dirty_probe;		      /* libvirt page-sampling probes */
 	uint32_t dirty_probe_interval_ms;     /* a VM is probed at most this often */
 	uint32_t dirty_probe_budget;	      /* VMs probed at once */
+	bool dirty_probe_qmp;		      /* probe through QEMU's monitor instead */
+	uint32_t dirty_probe_sample_pages;    /* per GiB, the QMP probe's */
 	uint32_t migration_bandwidth_mib_s;   /* pre-copy cap; 0: none (the link) */
 	uint32_t link_bandwidth_mib_s;	      /* what the migration link carries */
 	uint32_t migration_downtime_limit_ms; /* QEMU's downtime-limit */

@@ -56,6 +56,11 @@ const struct key conf_keys[] = {
 	{ "dirty_probe_interval_ms", KEY_MS, FIELD(dirty_probe_interval_ms), 1000, 86400000, true,
 	  NULL, NULL, 20000 },
 	{ "dirty_probe_budget", KEY_UINT, FIELD(dirty_probe_budget), 1, 64, true, NULL, NULL, 2 },
+	/* the same through QEMU's monitor: taints the domain, hence off */
+	{ "dirty_probe_qmp", KEY_BOOL, FIELD(dirty_probe_qmp), 0, 0, true, NULL, NULL, false },
+	/* QEMU's MIN_SAMPLE_PAGE_COUNT .. MAX_SAMPLE_PAGE_COUNT */
+	{ "dirty_probe_sample_pages", KEY_UINT, FIELD(dirty_probe_sample_pages), 128, 4096, true,
+	  NULL, NULL, 4096 },
 	/* what a migration runs under when nobody says (plan, records) */
 	{ "migration_bandwidth_mib_s", KEY_UINT, FIELD(migration_bandwidth_mib_s), 0, 1048576, true,
 	  NULL, NULL, 0 },

@@ -60,10 +60,8 @@
 #include "store.h"
 #include "util.h"
 
-/* W(t_min) at this share of the plateau: the shortest window saturated */
-#define DIRTY_SATURATED_RATIO 0.8
-/* W grew by more than this between the two longest windows: still rising */
-#define DIRTY_RISING_RATIO 1.25
+/* the least relative error a point has in the fit */
+#define DIRTY_FIT_MIN_REL_ERR 0.02
 /* a point is dropped after 10 probe intervals, or 3 full cycles of windows
  * if those are longer (a window is revisited once per cycle) */
 #define DIRTY_STALE_INTERVALS 10
@@ -73,7 +71,10 @@
 #define DIRTY_STALE_CYCLES 3
 
 struct dirty_state ds;
-const uint32_t dirty_windows_s[DIRTY_N_WINDOWS] = { 1, 2, 4, 8 };
+const uint32_t dirty_windows_libvirt_ms[DIRTY_N_WINDOWS_LIBVIRT] = { 1000, 2000, 4000, 8000 };
+/* the QMP probe: down to a tenth of a second, where a fast small set has
+ * not yet filled up (QEMU accepts 50 ms .. 60 s) */
+const uint32_t dirty_windows_qmp_ms[DIRTY_N_WINDOWS] = { 100, 250, 500, 1000, 2000, 4000, 8000 };
 
 static const char *const source_names[DIRTY_SRC_N] = {
 	[DIRTY_SRC_SAMPLING] = "page-sampling",
@@ -86,6 +87,34 @@ const char *dirty_source_name(enum dirty_source s)
 	return (unsigned int)s < DIRTY_SRC_N ? source_names[s] : "?";
 }
 
+const char *dirty_shape_name(enum dirty_shape s)
+{
+	switch (s) {
+	case DIRTY_SHAPE_SEQUENTIAL:
+		return "sequential";
+	case DIRTY_SHAPE_RANDOM:
+		return "random";
+	default:
+		return "none";
+	}
+}
+
+bool dirty_use_qmp(void)
+{
+	return ds.qmp_wanted && !ds.qmp_refused;
+}
+
+uint32_t dirty_n_windows(bool qmp)
+{
+	return qmp ? DIRTY_N_WINDOWS : DIRTY_N_WINDOWS_LIBVIRT;
+}
+
+uint32_t dirty_window_ms(bool qmp, uint32_t idx)
+{
+	return qmp ? dirty_windows_qmp_ms[idx % DIRTY_N_WINDOWS] :
+		     dirty_windows_libvirt_ms[idx % DIRTY_N_WINDOWS_LIBVIRT];
+}
+
 /* ---- pure figures ---------------------------------------------------------- */
 
 uint64_t dirty_pages_of(long long mib_per_s, int period_s)
@@ -95,17 +124,53 @@ uint64_t dirty_pages_of(long long mib_per_s, int period_s)
 	return (uint64_t)mib_per_s * (uint64_t)period_s * ((1ull << 20) / DIRTY_PAGE_BYTES);
 }
 
-uint64_t dirty_sample_pages(uint64_t memory_bytes)
+uint64_t dirty_samples_at(uint64_t memory_bytes, uint32_t sample_pages_per_gib)
 {
 	if (memory_bytes < DIRTY_MIN_RAMBLOCK_BYTES)
 		return 0;
-	return (memory_bytes * DIRTY_SAMPLE_PAGES_PER_GIB) >> 30;
+	if (!sample_pages_per_gib)
+		sample_pages_per_gib = DIRTY_SAMPLE_PAGES_PER_GIB;
+	return (memory_bytes * sample_pages_per_gib) >> 30;
+}
+
+uint64_t dirty_sample_pages(uint64_t memory_bytes)
+{
+	return dirty_samples_at(memory_bytes, DIRTY_SAMPLE_PAGES_PER_GIB);
+}
+
+uint64_t dirty_unround_pages(long long mib_per_s, uint32_t calc_ms, uint32_t sample_pages_per_gib,
+			     uint64_t memory_bytes)
+{
+	double n = (double)dirty_samples_at(memory_bytes, sample_pages_per_gib);
+	double block_mib = (double)(memory_bytes >> 20), k, lo, hi, hits;
+
+	if (mib_per_s <= 0 || !calc_ms || n < 1 || block_mib < 1)
+		return 0;
+	/* QEMU: rate = floor(hits x block_MiB x 1000 / (n x calc_ms)), so
+	 * hits is one of the integers in [rate / k, (rate + 1) / k) */
+	k = block_mib * 1000 / (n * calc_ms);
+	lo = ceil((double)mib_per_s / k - 1e-9);
+	hi = ceil((double)(mib_per_s + 1) / k - 1e-9) - 1;
+	if (hi < lo)
+		hi = lo;
+	hits = (lo + hi) / 2;
+	if (hits > n)
+		hits = n;
+	return (uint64_t)(hits / n * ((double)memory_bytes / DIRTY_PAGE_BYTES) + 0.5);
 }
 
 double dirty_sampling_confidence(uint64_t pages, uint64_t memory_bytes, uint32_t readings)
 {
+	return dirty_sampling_confidence_at(pages, memory_bytes, readings,
+					    DIRTY_SAMPLE_PAGES_PER_GIB);
+}
+
+double dirty_sampling_confidence_at(uint64_t pages, uint64_t memory_bytes, uint32_t readings,
+				    uint32_t sample_pages_per_gib)
+{
 	uint64_t total_pages = memory_bytes / DIRTY_PAGE_BYTES;
-	double n = (double)dirty_sample_pages(memory_bytes) * (readings ? readings : 1);
+	double n = (double)dirty_samples_at(memory_bytes, sample_pages_per_gib) *
+		   (readings ? readings : 1);
 	double p, rel_err;
 
 	if (!total_pages || n < 1)
@@ -122,9 +187,10 @@ double dirty_sampling_confidence(uint64_t pages, uint64_t memory_bytes, uint32_t
 uint64_t dirty_stale_ns(void)
 {
 	uint64_t interval_ms = ds.interval_ms, cycle_ms = 0, stale_ms;
+	bool qmp = dirty_use_qmp();
 
-	for (uint32_t i = 0; i < DIRTY_N_WINDOWS; i++) {
-		uint64_t w_ms = dirty_windows_s[i] * 1000ull;
+	for (uint32_t i = 0; i < dirty_n_windows(qmp); i++) {
+		uint64_t w_ms = dirty_window_ms(qmp, i);
 
 		cycle_ms += w_ms > interval_ms ? w_ms : interval_ms;
 	}
@@ -141,30 +207,47 @@ double dirty_aged(double confidence, uint64_t age_ns, uint64_t stale_ns)
 	return confidence * (1 - (double)age_ns / (double)stale_ns);
 }
 
-void dirty_derive(struct dirty_info *out)
+void dirty_derive(struct dirty_info *out, double floor_pages, double max_pages)
 {
-	const struct dirty_point *p = out->points;
-	uint32_t n = out->nr_points;
-	uint64_t wss = 0;
+	struct dirty_fit_point fp[DIRTY_MAX_POINTS];
+	struct dirty_fit fit;
+	uint32_t n = 0;
 
 	out->rate_bytes_per_s = 0;
 	out->rate_is_lower_bound = false;
 	out->working_set_bytes = 0;
 	out->working_set_is_lower_bound = false;
-	if (!n)
+	out->shape = DIRTY_SHAPE_NONE;
+	out->fit_chi2 = 0;
+	if (floor_pages < 1)
+		floor_pages = 1;
+	for (uint32_t i = 0; i < out->nr_points; i++) {
+		const struct dirty_point *p = &out->points[i];
+		double rel;
+
+		/* a stale point (confidence 0) weighs nothing */
+		if (!p->t_ms || p->confidence <= 0)
+			continue;
+		/* confidence = 1 / (1 + relative error), hence the error back;
+		 * an exact point still is a few % off (the round's length) */
+		rel = 1 / p->confidence - 1;
+		if (rel < DIRTY_FIT_MIN_REL_ERR)
+			rel = DIRTY_FIT_MIN_REL_ERR;
+		fp[n++] = (struct dirty_fit_point){
+			.t_s = p->t_ms / 1000.0,
+			.pages = (double)p->pages,
+			.sigma_pages = rel * ((double)p->pages > floor_pages ? (double)p->pages :
+									       floor_pages),
+		};
+	}
+	if (!n || dirty_fit_curve(fp, n, max_pages, &fit))
 		return;
-	/* the two longest windows (points are sorted by t_ms) */
-	wss = p[n - 1].pages;
-	if (n >= 2 && p[n - 2].pages > wss)
-		wss = p[n - 2].pages;
-	out->working_set_bytes = wss * DIRTY_PAGE_BYTES;
-	out->working_set_is_lower_bound = n < 2 ||
-					  (double)p[n - 1].pages >
-						  DIRTY_RISING_RATIO * (double)p[n - 2].pages;
-	if (p[0].t_ms)
-		out->rate_bytes_per_s = (double)p[0].pages * DIRTY_PAGE_BYTES * 1000.0 / p[0].t_ms;
-	out->rate_is_lower_bound = n >= 2 && wss > 0 &&
-				   (double)p[0].pages >= DIRTY_SATURATED_RATIO * (double)wss;
+	out->shape = fit.shape;
+	out->fit_chi2 = fit.chi2;
+	out->rate_bytes_per_s = fit.rate_pages_per_s * DIRTY_PAGE_BYTES;
+	out->rate_is_lower_bound = fit.rate_is_lower_bound;
+	out->working_set_bytes = (uint64_t)(fit.set_pages + 0.5) * DIRTY_PAGE_BYTES;
+	out->working_set_is_lower_bound = fit.set_is_lower_bound;
 }
 
 /* ---- the table ------------------------------------------------------------- */
@@ -262,8 +345,14 @@ static uint64_t window_mean(const struct dirty_win *w)
 
 bool dirty_is_jump(uint64_t memory_bytes, uint64_t mean_pages, uint64_t pages, uint32_t t_ms)
 {
+	return dirty_is_jump_at(memory_bytes, 0, mean_pages, pages, t_ms);
+}
+
+bool dirty_is_jump_at(uint64_t memory_bytes, uint32_t sample_pages_per_gib, uint64_t mean_pages,
+		      uint64_t pages, uint32_t t_ms)
+{
 	double total = (double)memory_bytes / DIRTY_PAGE_BYTES;
-	double n = (double)dirty_sample_pages(memory_bytes), p, sigma, slack;
+	double n = (double)dirty_samples_at(memory_bytes, sample_pages_per_gib), p, sigma, slack;
 
 	if (n < 1 || total < 1)
 		return false;
@@ -281,16 +370,20 @@ bool dirty_is_jump(uint64_t memory_bytes, uint64_t mean_pages, uint64_t pages, u
 }
 
 void dirty_vm_reading(struct dirty_vm *v, uint32_t idx, uint32_t t_ms, uint64_t pages,
-		      uint64_t taken_ns)
+		      uint32_t sample_pages_per_gib, uint64_t taken_ns)
 {
-	struct dirty_win *w = &v->win[idx];
+	struct dirty_win *w = &v->win[idx % DIRTY_N_WINDOWS];
 
-	/* another period than before (QEMU overslept): the old readings are
-	 * of another window; a reading far outside the noise of the others:
-	 * the guest changed its pace, and averaging would only lag */
-	if (w->t_ms != t_ms || (w->n && dirty_is_jump(v->memory_bytes, window_mean(w), pages, t_ms)))
+	/* another period than before (QEMU overslept) or other samples: the
+	 * old readings are of another window; a reading far outside the
+	 * noise of the others: the guest changed its pace, and averaging
+	 * would only lag */
+	if (w->t_ms != t_ms || w->sample_pages_per_gib != sample_pages_per_gib ||
+	    (w->n &&
+	     dirty_is_jump_at(v->memory_bytes, sample_pages_per_gib, window_mean(w), pages, t_ms)))
 		w->n = w->next = 0;
 	w->t_ms = t_ms;
+	w->sample_pages_per_gib = sample_pages_per_gib;
 	w->r[w->next] = (struct dirty_reading){ .pages = pages, .taken_ns = taken_ns };
 	w->next = (w->next + 1) % DIRTY_READINGS;
 	if (w->n < DIRTY_READINGS)
@@ -322,9 +415,11 @@ static void put_point(struct dirty_info *out, const struct dirty_point *p)
 static void fill(const struct dirty_vm *v, struct dirty_info *out)
 {
 	uint64_t now_ns = util_monotonic_ns(), stale_ns = dirty_stale_ns();
+	uint32_t floor_spg = 0;
+	double n_samples;
 
 	memset(out, 0, sizeof(*out));
-	for (uint32_t i = 0; i < DIRTY_N_WINDOWS; i++) {
+	for (uint32_t i = 0; i < dirty_n_windows(v->win_qmp); i++) {
 		const struct dirty_win *w = &v->win[i];
 		struct dirty_point p = { .t_ms = w->t_ms, .src = DIRTY_SRC_SAMPLING };
 		uint64_t sum = 0;
@@ -340,10 +435,13 @@ static void fill(const struct dirty_vm *v, struct dirty_info *out)
 		if (!p.readings)
 			continue;
 		p.pages = (sum + p.readings / 2) / p.readings;
-		p.confidence = dirty_aged(dirty_sampling_confidence(p.pages, v->memory_bytes,
-								    p.readings),
+		p.confidence = dirty_aged(dirty_sampling_confidence_at(p.pages, v->memory_bytes,
+								       p.readings,
+								       w->sample_pages_per_gib),
 					  now_ns - p.taken_ns, stale_ns);
 		put_point(out, &p);
+		if (!floor_spg || w->sample_pages_per_gib < floor_spg)
+			floor_spg = w->sample_pages_per_gib;
 	}
 	for (uint32_t i = 0; i < v->n_mig; i++) {
 		struct dirty_point p = v->mig[i];
@@ -357,7 +455,11 @@ static void fill(const struct dirty_vm *v, struct dirty_info *out)
 	for (uint32_t i = 0; i < out->nr_points; i++)
 		if (out->points[i].taken_ns > out->newest_ns)
 			out->newest_ns = out->points[i].taken_ns;
-	dirty_derive(out);
+	/* one sample's worth of pages: the least error of a sampled point */
+	n_samples = (double)dirty_samples_at(v->memory_bytes, floor_spg);
+	dirty_derive(out,
+		     n_samples >= 1 ? ((double)v->memory_bytes / DIRTY_PAGE_BYTES) / n_samples : 1,
+		     ((double)v->memory_bytes / DIRTY_PAGE_BYTES));
 	out->probing = v->probing;
 	out->migrating = v->migrating;
 	out->probes_ok = v->probes_ok;
@@ -464,6 +566,10 @@ void dirty_stats(struct dirty_stats *out)
 			      ds.sampling_failing ? "failing" :
 			      ds.sampling_worked  ? "works" :
 						    "untested";
+	out->qmp_state = !ds.qmp_wanted ? "off" :
+			 ds.qmp_refused ? "refused" :
+			 ds.qmp_worked	? "works" :
+					  "untested";
 	out->probes_started = ds.probes_started;
 	out->probes_ok = ds.probes_ok;
 	out->probes_failed = ds.probes_failed;

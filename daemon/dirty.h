@@ -8,7 +8,8 @@
  *   - libvirt page-sampling probes (virDomainStartDirtyRateCalc, then
  *     VIR_DOMAIN_STATS_DIRTYRATE), one window per probe, at most
  *     dirty_probe_budget VMs at once, never while the VM migrates, on
- *     vconn's workers;
+ *     vconn's workers; or, with dirty_probe_qmp, the same through QEMU's
+ *     monitor (calc-dirty-rate with sample-pages and windows in ms);
  *   - the job stats of every migration (dirty_add_point() from mig): exact
  *     points at the round durations;
  *   - KVM dirty-ring pushes where KVM guests run (not under TCG).
@@ -34,6 +35,16 @@ enum dirty_source {
 /* "page-sampling", "migration", "dirty-ring" */
 const char *dirty_source_name(enum dirty_source s);
 
+/* the curve's shape that fits the points best (dirty_fit.c) */
+enum dirty_shape {
+	DIRTY_SHAPE_NONE,	/* no fit: nothing written, or no point */
+	DIRTY_SHAPE_SEQUENTIAL, /* W = min(r t, S) */
+	DIRTY_SHAPE_RANDOM,	/* W = S (1 - exp(-r t / S)) */
+};
+
+/* "none", "sequential", "random" */
+const char *dirty_shape_name(enum dirty_shape s);
+
 struct dirty_point {
 	uint32_t t_ms;	   /* window length, as measured */
 	uint64_t pages;	   /* distinct pages written in it */
@@ -57,6 +68,8 @@ struct dirty_info {
 	bool migrating;				     /* probes held off */
 	/* W still grew between the two longest windows: the set is larger */
 	bool working_set_is_lower_bound;
+	enum dirty_shape shape;				/* of the fit the figures come from */
+	double fit_chi2;				/* its weighted squared residuals */
 	uint64_t probes_ok, probes_failed, probes_busy; /* this VM's probes */
 };
 
@@ -71,6 +84,9 @@ struct dirty_stats {
 	/* "untested" (no probe yet), "works", "failing" (every probe since the
 	 * last figure failed), "off" */
 	const char *sampling_state;
+	/* "off" (dirty_probe_qmp = false), "untested", "works", "refused"
+	 * (fell back to libvirt's API) */
+	const char *qmp_state;
 	uint64_t probes_started, probes_ok, probes_failed, probes_busy;
 	uint64_t points_added; /* through dirty_add_point() */
 };

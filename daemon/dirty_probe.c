@@ -52,6 +52,10 @@
 #define DIRTY_STATS_RETRY_MS 250
 #define DIRTY_STATS_TRIES 20
 #define DIRTY_BUSY_RETRY_MS 2000
+/* the monitor probe's windows are short: look sooner, and more often */
+#define DIRTY_QMP_MARGIN_MS 100
+#define DIRTY_QMP_RETRY_MS 100
+#define DIRTY_CMD_BYTES 256
 
 enum job_kind {
 	JOB_START,
@@ -62,9 +66,12 @@ struct job {
 	uint64_t gen;
 	enum job_kind kind;
 	char uuid[VM_UUID_BYTES];
-	int window_s;
-	int busy; /* JOB_START: the domain had a job */
-	struct virt_dirty_rate rate;
+	bool qmp; /* through QEMU's monitor (dirty_probe_qmp) */
+	uint32_t window_ms, sample_pages_per_gib;
+	int busy;    /* the domain had a job, or a calculation ran */
+	int refused; /* qmp: QEMU or libvirt refused the command */
+	struct dirty_qmp_rate rate;
+	char err[DIRTY_ERR_BYTES]; /* why, when it is not libvirt's error */
 };
 
 static uint64_t scaled(uint64_t ms)
@@ -82,6 +89,59 @@ static int64_t realtime_s(void)
 
 /* ---- jobs (worker) ------------------------------------------------------------ */
 
+/* libvirt's API figure as the monitor's would be */
+static int libvirt_stats(virDomainPtr dom, struct dirty_qmp_rate *out)
+{
+	struct virt_dirty_rate r;
+	int err = virt_domain_get_dirty_rate(dom, &r);
+
+	memset(out, 0, sizeof(*out));
+	if (err)
+		return err;
+	out->status = r.calc_status == VIR_DOMAIN_DIRTYRATE_MEASURED  ? DIRTY_QMP_MEASURED :
+		      r.calc_status == VIR_DOMAIN_DIRTYRATE_MEASURING ? DIRTY_QMP_MEASURING :
+									DIRTY_QMP_UNSTARTED;
+	out->start_time_s = r.calc_start_time_s;
+	out->calc_ms = r.calc_period_s > 0 ? (uint32_t)r.calc_period_s * 1000 : 0;
+	out->sample_pages_per_gib = DIRTY_SAMPLE_PAGES_PER_GIB;
+	out->has_rate = r.has_rate;
+	out->mib_per_s = r.mib_per_s;
+	snprintf(out->mode, sizeof(out->mode), "%s", r.calc_mode);
+	return 0;
+}
+
+/* a refusal of the monitor (not a lost connection, not a gone domain) */
+static bool is_refusal(int err)
+{
+	return err == -EOPNOTSUPP || err == -EACCES || err == -EINVAL || err == -EPROTO ||
+	       err == -EBADMSG;
+}
+
+static int qmp_run(virDomainPtr dom, struct job *j)
+{
+	char cmd[DIRTY_CMD_BYTES], *reply = NULL;
+	int err;
+
+	if (j->kind == JOB_STATS) {
+		err = virt_domain_qemu_monitor_command(dom, "query-dirty-rate", dirty_qmp_query_cmd,
+						       &reply);
+		if (!err)
+			err = dirty_qmp_parse_query(reply, &j->rate, j->err, sizeof(j->err));
+	} else {
+		err = dirty_qmp_calc_cmd(cmd, sizeof(cmd), j->window_ms, j->sample_pages_per_gib);
+		if (!err)
+			err = virt_domain_qemu_monitor_command(dom, "calc-dirty-rate", cmd, &reply);
+		if (!err)
+			err = dirty_qmp_parse_calc(reply, j->err, sizeof(j->err));
+		if (err == -EBUSY)
+			j->busy = 1;
+	}
+	if (is_refusal(err))
+		j->refused = 1;
+	free(reply);
+	return err;
+}
+
 static int job_run(virConnectPtr conn, void *arg)
 {
 	struct job *j = arg;
@@ -93,7 +153,7 @@ static int job_run(virConnectPtr conn, void *arg)
 	if (err)
 		return err;
 	if (j->kind == JOB_STATS) {
-		err = virt_domain_get_dirty_rate(dom, &j->rate);
+		err = j->qmp ? qmp_run(dom, j) : libvirt_stats(dom, &j->rate);
 		goto cleanup;
 	}
 	/* a query job: libvirt answers it during a migration */
@@ -104,7 +164,11 @@ static int job_run(virConnectPtr conn, void *arg)
 		err = -EBUSY;
 		goto cleanup;
 	}
-	err = virt_domain_start_dirty_rate_calc(dom, j->window_s,
+	if (j->qmp) {
+		err = qmp_run(dom, j);
+		goto cleanup;
+	}
+	err = virt_domain_start_dirty_rate_calc(dom, (int)(j->window_ms / 1000),
 						VIR_DOMAIN_DIRTYRATE_MODE_PAGE_SAMPLING);
 	if (err == -EBUSY)
 		j->busy = 1;
@@ -131,7 +195,9 @@ static int submit(struct dirty_vm *v, enum job_kind kind)
 		return -ENOMEM;
 	j->gen = ds.gen;
 	j->kind = kind;
-	j->window_s = (int)v->probe_window_s;
+	j->qmp = v->probe_qmp;
+	j->window_ms = v->probe_window_ms;
+	j->sample_pages_per_gib = ds.qmp_sample_pages;
 	snprintf(j->uuid, sizeof(j->uuid), "%s", v->uuid);
 	err = vconn_call(ds.vc, &job_call, j);
 	if (err)
@@ -189,47 +255,67 @@ static void wait_then_stats(struct dirty_vm *v, uint64_t ms)
 	}
 }
 
-static void stats_done(struct dirty_vm *v, const struct virt_dirty_rate *r)
+static void stats_done(struct dirty_vm *v, const struct dirty_qmp_rate *r)
 {
 	uint32_t idx = v->win_idx;
 	uint64_t pages;
 	char why[DIRTY_ERR_BYTES];
 
-	if (r->calc_status == VIR_DOMAIN_DIRTYRATE_MEASURING ||
-	    (r->calc_status == VIR_DOMAIN_DIRTYRATE_MEASURED &&
-	     r->calc_start_time_s + 1 < v->probe_start_real_s)) {
-		/* still ours to come, or an older calculation's figure */
+	/* still ours to come, or an older calculation's figure (another
+	 * window's: shorter than ours; or from before our start) */
+	if (r->status == DIRTY_QMP_MEASURING || (v->probe_qmp && r->status == DIRTY_QMP_UNSTARTED) ||
+	    (r->status == DIRTY_QMP_MEASURED && (r->start_time_s + 1 < v->probe_start_real_s ||
+						 (v->probe_qmp && r->calc_ms < v->probe_window_ms)))) {
 		if (++v->stat_tries < DIRTY_STATS_TRIES) {
-			wait_then_stats(v, scaled(DIRTY_STATS_RETRY_MS));
+			wait_then_stats(v, scaled(v->probe_qmp ? DIRTY_QMP_RETRY_MS :
+								 DIRTY_STATS_RETRY_MS));
 			return;
 		}
-		snprintf(why, sizeof(why), "no figure %d ms after the %u s window",
-			 DIRTY_STATS_TRIES * DIRTY_STATS_RETRY_MS, v->probe_window_s);
+		snprintf(why, sizeof(why), "no figure %d tries after the %u ms window",
+			 DIRTY_STATS_TRIES, v->probe_window_ms);
 		probe_failed(v, why);
 		return;
 	}
-	if (r->calc_status != VIR_DOMAIN_DIRTYRATE_MEASURED || !r->has_rate || r->calc_period_s <= 0) {
-		snprintf(why, sizeof(why),
-			 "libvirt gives no dirty rate (calc_status %d, calc_period %d s)",
-			 r->calc_status, r->calc_period_s);
+	if (r->status != DIRTY_QMP_MEASURED || !r->has_rate || !r->calc_ms) {
+		snprintf(why, sizeof(why), "%s gives no dirty rate (status %d, calc-time %u ms)",
+			 v->probe_qmp ? "QEMU" : "libvirt", (int)r->status, r->calc_ms);
 		probe_failed(v, why);
 		return;
 	}
-	pages = dirty_pages_of(r->mib_per_s, r->calc_period_s);
-	dirty_vm_reading(v, idx, (uint32_t)r->calc_period_s * 1000, pages, util_monotonic_ns());
-	log_debug("dirty: VM '%s': W(%d s) = %llu pages (%lld MiB/s x %d s, asked %u s)", v->name,
-		  r->calc_period_s, (unsigned long long)pages, r->mib_per_s, r->calc_period_s,
-		  v->probe_window_s);
+	/* the period QEMU measured, not the one asked */
+	pages = dirty_unround_pages(r->mib_per_s, r->calc_ms, r->sample_pages_per_gib,
+				    v->memory_bytes);
+	dirty_vm_reading(v, idx, r->calc_ms, pages, r->sample_pages_per_gib, util_monotonic_ns());
+	log_debug("dirty: VM '%s': W(%u ms) = %llu pages (%lld MiB/s x %u ms, %u samples per GiB, "
+		  "asked %u ms, %s)",
+		  v->name, r->calc_ms, (unsigned long long)pages, r->mib_per_s, r->calc_ms,
+		  r->sample_pages_per_gib, v->probe_window_ms, v->probe_qmp ? "QMP" : "libvirt");
 	if (!ds.sampling_worked)
 		log_notice("dirty: page-sampling works on this host: first figure from VM '%s', "
-			   "W(%d s) = %llu pages",
-			   v->name, r->calc_period_s, (unsigned long long)pages);
+			   "W(%u ms) = %llu pages",
+			   v->name, r->calc_ms, (unsigned long long)pages);
+	if (v->probe_qmp && !ds.qmp_worked)
+		log_notice("dirty: the QMP probe works: VM '%s', W(%u ms) with %u samples per GiB",
+			   v->name, r->calc_ms, r->sample_pages_per_gib);
+	ds.qmp_worked |= v->probe_qmp;
 	ds.sampling_worked = true;
 	ds.sampling_failing = false;
 	v->last_error[0] = '\0';
 	v->probes_ok++;
 	ds.probes_ok++;
-	v->win_idx = (idx + 1) % DIRTY_N_WINDOWS;
+	v->win_idx = (idx + 1) % dirty_n_windows(v->win_qmp);
+	probe_end(v, 0);
+}
+
+/* QEMU (or libvirt) will not run the monitor probe: libvirt's API from now */
+static void qmp_refused(struct dirty_vm *v, const char *why)
+{
+	if (!ds.qmp_refused)
+		log_warn("dirty: the QMP probe (dirty_probe_qmp) does not work on VM '%s': %s; "
+			 "back to libvirt's page-sampling API (windows of whole seconds, %u "
+			 "samples per GiB)",
+			 v->name, why, DIRTY_SAMPLE_PAGES_PER_GIB);
+	ds.qmp_refused = true;
 	probe_end(v, 0);
 }
 
@@ -252,12 +338,19 @@ static void job_done(int result, const char *err, void *arg)
 		probe_end(v, scaled(DIRTY_BUSY_RETRY_MS));
 		return;
 	}
+	if (j->err[0])
+		err = j->err;
+	if (result && j->refused) {
+		qmp_refused(v, err && *err ? err : strerror(-result));
+		return;
+	}
 	if (result) {
 		probe_failed(v, err && *err ? err : strerror(-result));
 		return;
 	}
 	if (j->kind == JOB_START)
-		wait_then_stats(v, scaled(v->probe_window_s * 1000ull + DIRTY_STATS_MARGIN_MS));
+		wait_then_stats(v, scaled(v->probe_window_ms +
+					  (j->qmp ? DIRTY_QMP_MARGIN_MS : DIRTY_STATS_MARGIN_MS)));
 	else
 		stats_done(v, &j->rate);
 }
@@ -266,9 +359,21 @@ static void probe_start(struct dirty_vm *v)
 {
 	int err;
 
+	bool qmp = dirty_use_qmp();
+
+	/* the other probe's windows: its readings are of other windows */
+	if (v->win_qmp != qmp) {
+		memset(v->win, 0, sizeof(v->win));
+		v->win_qmp = qmp;
+		v->win_idx = 0;
+	}
+	if (qmp && !ds.qmp_worked && !ds.probes_started)
+		log_notice("dirty: QMP probe on (dirty_probe_qmp): libvirt marks every probed "
+			   "domain tainted (custom-monitor)");
 	v->probing = true;
 	ds.probing++;
-	v->probe_window_s = dirty_windows_s[v->win_idx % DIRTY_N_WINDOWS];
+	v->probe_qmp = qmp;
+	v->probe_window_ms = dirty_window_ms(qmp, v->win_idx);
 	v->probe_start_ms = loop_now_ms();
 	v->probe_start_real_s = realtime_s();
 	v->stat_tries = 0;
@@ -289,6 +394,11 @@ static void refresh_conf(void)
 	ds.enabled = c->dirty_probe;
 	ds.interval_ms = c->dirty_probe_interval_ms;
 	ds.budget = c->dirty_probe_budget;
+	/* on again after a reload: try the monitor afresh */
+	if (c->dirty_probe_qmp && !ds.qmp_wanted)
+		ds.qmp_refused = false;
+	ds.qmp_wanted = c->dirty_probe_qmp;
+	ds.qmp_sample_pages = c->dirty_probe_sample_pages;
 }
 
 static void on_sched(void *arg)
@@ -346,7 +456,13 @@ int dirty_probe_init(const char *uri)
 		ds.vc = NULL;
 		return err;
 	}
-	if (ds.enabled)
+	if (ds.enabled && ds.qmp_wanted)
+		log_info("dirty: sources: page-sampling probes through QEMU's monitor on '%s' "
+			 "(dirty_probe_qmp: windows 0.1 to 8 s, %u samples per GiB; libvirt's API "
+			 "if QEMU refuses them; at most %u VMs at once, each at most every %u ms) "
+			 "and the rounds of migrations",
+			 uri, ds.qmp_sample_pages, ds.budget, ds.interval_ms);
+	else if (ds.enabled)
 		log_info("dirty: sources: libvirt page-sampling probes on '%s' (windows 1, 2, 4, 8 s; "
 			 "at most %u VMs at once, each at most every %u ms) and the rounds of "
 			 "migrations; dirty-bitmap and dirty-ring modes not used (under TCG they "

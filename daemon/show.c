@@ -90,6 +90,8 @@ static struct json_object *dirty_json(const char *uuid)
 	ADD(o, "rate_is_lower_bound", json_object_new_boolean(di.rate_is_lower_bound));
 	ADD_U64(o, "working_set_bytes", di.working_set_bytes);
 	ADD(o, "working_set_is_lower_bound", json_object_new_boolean(di.working_set_is_lower_bound));
+	ADD(o, "shape", json_object_new_string(dirty_shape_name(di.shape)));
+	ADD_DBL(o, "fit_chi2", di.fit_chi2);
 	ADD(o, "probing", json_object_new_boolean(di.probing));
 	ADD(o, "migrating", json_object_new_boolean(di.migrating));
 	ADD_U64(o, "probes_ok", di.probes_ok);
@@ -350,6 +352,7 @@ int show_host(struct json_object *req, struct json_object *reply)
 	if (o) {
 		ADD(o, "probe", json_object_new_boolean(ds.enabled));
 		ADD(o, "page_sampling", json_object_new_string(ds.sampling_state));
+		ADD(o, "qmp_probe", json_object_new_string(ds.qmp_state));
 		ADD_U64(o, "interval_ms", ds.interval_ms);
 		ADD_U64(o, "budget", ds.budget);
 		ADD_U64(o, "probing", ds.probing);

@@ -102,6 +102,8 @@ static void usage(FILE *out)
 		"  dirty_probe = true;                      page-sampling dirty-rate probes\n"
 		"  dirty_probe_interval_ms = 20000;         a VM is probed at most this often\n"
 		"  dirty_probe_budget = 2;                  VMs probed at once\n"
+		"  dirty_probe_qmp = false;                 probe through QEMU's monitor (taints)\n"
+		"  dirty_probe_sample_pages = 4096;         per GiB, the QMP probe's (128-4096)\n"
 		"  migration_bandwidth_mib_s = 0;           pre-copy cap (0: the link)\n"
 		"  link_bandwidth_mib_s = 1024;             what the migration link carries\n"
 		"  migration_downtime_limit_ms = 300;       QEMU's downtime limit\n"

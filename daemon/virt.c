@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 
 #include "log.h"
@@ -567,6 +568,19 @@ int virt_domain_start_dirty_rate_calc(virDomainPtr dom, int seconds, unsigned in
 	ret = FAIL("cannot start a %d s dirty-rate calculation on domain '%s'", seconds,
 		   dom_name(dom));
 	/* the job lock is held (a migration): libvirt waited for it and gave up */
+	return code == VIR_ERR_OPERATION_TIMEOUT ? -EBUSY : ret;
+}
+
+int virt_domain_qemu_monitor_command(virDomainPtr dom, const char *what, const char *cmd, char **reply)
+{
+	int code, ret;
+
+	*reply = NULL;
+	if (virDomainQemuMonitorCommand(dom, cmd, reply, 0) == 0)
+		return 0;
+	code = virGetLastErrorCode();
+	ret = FAIL("QEMU's monitor did not run '%s' on domain '%s'", what, dom_name(dom));
+	/* the monitor is held (a migration's job): libvirt gave up waiting */
 	return code == VIR_ERR_OPERATION_TIMEOUT ? -EBUSY : ret;
 }
 

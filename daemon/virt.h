@@ -104,6 +104,15 @@ struct virt_dirty_rate {
 /* virDomainListGetStats(VIR_DOMAIN_STATS_DIRTYRATE) for one domain. */
 int virt_domain_get_dirty_rate(virDomainPtr dom, struct virt_dirty_rate *out) __tide_must_check;
 
+/*
+ * virDomainQemuMonitorCommand (libvirt-qemu): cmd is QMP JSON, *reply QEMU's
+ * JSON answer (free()), which may be an {"error": ...} object.  libvirt
+ * taints the domain ("custom-monitor") on the first call.  what names the
+ * command in the error.  -EBUSY when libvirt gave up waiting for the job.
+ */
+int virt_domain_qemu_monitor_command(virDomainPtr dom, const char *what, const char *cmd,
+				     char **reply) __tide_must_check;
+
 /* events (dom NULL: every domain) */
 int virt_domain_event_register(virConnectPtr conn, virDomainPtr dom, int event_id,
 			       virConnectDomainEventGenericCallback cb, void *opaque,

@@ -5,7 +5,10 @@
 # Loose sanity only (accuracy is b-dirty's): the source is page-sampling,
 # the working set is within a factor of 2 of the truth, an idle guest does
 # not read as 16 MiB, host show and the textfile say so (promtool), and no
-# probe runs on a guest while it migrates.
+# probe runs on a guest while it migrates.  Then the opt-in QMP probe
+# (dirty_probe_qmp) on v2 rewriting 16 MiB at 10 MiB/s: points at the
+# sub-second windows, the working set within 30 % of the truth, host show
+# says the probe works and the log that it taints the domain.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -107,4 +110,41 @@ b, a = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 ok, busy = a["probes_ok"] - b["probes_ok"], a["probes_busy"] - b["probes_busy"]
 print("    v1 while it migrated: %d probes measured, %d found it busy (retried later)" % (ok, busy))
 sys.exit(0 if ok <= 1 else 1)' "$j0" "$jl" || fail "probes ran on v1 while it migrated"
+log "5: the QMP probe (dirty_probe_qmp = true): sub-second windows, working set within 30 %"
+tb tided stop h1 >/dev/null 2>&1 || fail "tided did not stop on h1"
+echo "dirty_probe_qmp = true;" >>"$TB_ROOT/h1/etc-tide/tided.conf"
+r=$(tb guest ctl v2 dirty 2560 16) && [[ $r == ok* ]] || fail "v2 refused 'dirty 2560 16': $r"
+tb tided start h1 || fail "tided did not start on h1 with dirty_probe_qmp"
+has_qmp_windows() { python3 -c '
+import json, sys
+d = json.loads(sys.argv[1]); have = {p["t_ms"] for p in d["points"]}
+sys.exit(0 if {100, 250, 500, 1000, 2000, 4000} <= have else 1)' "$1"; }
+t0=$(date +%s)
+while :; do
+	j5=$(dirty_json v2 || true)
+	[ -n "$j5" ] && has_qmp_windows "$j5" && break
+	[ $(($(date +%s) - t0)) -lt 40 ] || fail "no QMP points for 0.1 .. 4 s after 40 s: ${j5:-no reply}"
+	sleep 1
+done
+truth=$(tb guest ctl v2 wt 100,250,500,1000,2000,4000)
+log "after $(($(date +%s) - t0)) s; the guest's truth: $truth"
+python3 - "$j5" "$truth" <<'EOF' || fail "v2's QMP curve is not within 30 % (above)"
+import json, re, sys
+d = json.loads(sys.argv[1]); truth = dict((int(t), int(p)) for t, p in re.findall(r"(\d+):(\d+)", sys.argv[2].split("w=")[1]))
+wss_true = int(re.search(r"wss_pages=(\d+)", sys.argv[2]).group(1))
+print("    %-8s %12s %12s %10s %s" % ("window", "tide pages", "true pages", "confid.", "readings"))
+for p in d["points"]:
+    print("    %-8s %12d %12s %10.2f %d" % ("%d ms" % p["t_ms"], p["pages"], truth.get(p["t_ms"], "-"), p["confidence"], p["readings"]))
+print("    fit %s: rate %.1f MiB/s%s (true ~10), working set %.1f MiB%s (true %.1f MiB)" % (
+    d["shape"], d["rate_bytes_per_s"] / 2**20, " (lower bound)" if d["rate_is_lower_bound"] else "",
+    d["working_set_bytes"] / 2**20, " (lower bound)" if d["working_set_is_lower_bound"] else "", wss_true * 4096 / 2**20))
+sys.exit(0 if abs(d["working_set_bytes"] / 4096 - wss_true) <= 0.3 * wss_true else 1)
+EOF
+hs=$(tb tidectl h1 -j host show)
+python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])["dirty"]
+print("    qmp_probe %s" % d["qmp_probe"])
+sys.exit(0 if d["qmp_probe"] == "works" else 1)' "$hs" || fail "host show does not say the QMP probe works: $hs"
+grep -q "custom-monitor" "$TB_ROOT/h1/tided.log" || fail "tided did not log that the QMP probe taints domains"
 log "done"

@@ -251,6 +251,14 @@ static void test_point_math(void **state)
 	assert_int_equal(dirty_pages_of(10, 2), 5120);
 	assert_int_equal(dirty_pages_of(0, 4), 0);
 	assert_int_equal(dirty_pages_of(-1, 4), 0);
+	/* QEMU's floor undone: 128 samples of 256 MiB; at 1 s one sample is
+	 * 2 MiB/s, so 10 MiB/s is exactly 5 samples (10 MiB); at 5 s one is
+	 * 0.4 MiB/s: 25..27 samples, 26 taken (13 MiB, not 10 x 5 = 50 MiB / 5) */
+	assert_int_equal(dirty_unround_pages(10, 1000, 512, 256 * MIB), 2560);
+	assert_int_equal(dirty_unround_pages(10, 5000, 512, 256 * MIB), 26 * 512);
+	assert_int_equal(dirty_unround_pages(0, 5000, 512, 256 * MIB), 0);
+	/* 4096 per GiB, 100 ms: one sample (64 pages) is 2.5 MiB/s: exact */
+	assert_int_equal(dirty_unround_pages(25, 100, 4096, 256 * MIB), 10 * 64);
 	/* 512 samples per GiB; blocks under 128 MiB are not sampled */
 	assert_int_equal(dirty_sample_pages(256 * MIB), 128);
 	assert_int_equal(dirty_sample_pages(64 * MIB), 0);
@@ -279,8 +287,10 @@ static void set_points(struct dirty_info *d, uint32_t n, const uint32_t *t_ms, c
 	for (uint32_t i = 0; i < n; i++) {
 		d->points[i].t_ms = t_ms[i];
 		d->points[i].pages = pages[i];
+		d->points[i].confidence = 0.9;
 	}
-	dirty_derive(d);
+	/* 256 MiB, one sample standing for 64 pages */
+	dirty_derive(d, 64, 65536);
 }
 
 static void test_derived(void **state)
@@ -290,26 +300,172 @@ static void test_derived(void **state)
 
 	/* 10 MiB/s over 16 MiB, sequential */
 	set_points(&d, 4, t, (const uint64_t[]){ 2560, 4096, 4096, 4096 });
-	assert_true(fabs(d.rate_bytes_per_s - 10.0 * MIB) < 1);
-	assert_int_equal(d.working_set_bytes, 16 * MIB);
+	assert_true(fabs(d.rate_bytes_per_s - 10.0 * MIB) < 0.001 * 10 * MIB);
+	assert_true(labs((long)d.working_set_bytes - (long)(16 * MIB)) < 0.001 * 16 * MIB);
+	assert_int_equal(d.shape, DIRTY_SHAPE_SEQUENTIAL);
 	assert_false(d.rate_is_lower_bound);
 	assert_false(d.working_set_is_lower_bound);
 	/* 40 MiB/s over 4 MiB: the shortest window is already full */
 	set_points(&d, 4, t, (const uint64_t[]){ 1024, 1024, 1024, 1024 });
 	assert_true(d.rate_is_lower_bound);
-	assert_int_equal(d.working_set_bytes, 4 * MIB);
+	assert_true(labs((long)d.working_set_bytes - (long)(4 * MIB)) < 0.001 * 4 * MIB);
+	/* and the rate is what the shortest window proves: W(1 s) / 1 s */
+	assert_true(fabs(d.rate_bytes_per_s - 4.0 * MIB) < 0.01 * 4 * MIB);
 	/* 1 MiB/s over 96 MiB: still rising at 8 s */
 	set_points(&d, 4, t, (const uint64_t[]){ 256, 512, 1024, 2048 });
 	assert_true(d.working_set_is_lower_bound);
 	assert_false(d.rate_is_lower_bound);
-	assert_int_equal(d.working_set_bytes, 8 * MIB);
-	/* noise: the plateau is the larger of the two longest */
+	assert_true(labs((long)d.working_set_bytes - (long)(8 * MIB)) < 0.01 * 8 * MIB);
+	/* noise: the plateau between the two longest */
 	set_points(&d, 3, t, (const uint64_t[]){ 2560, 4300, 4000 });
-	assert_int_equal(d.working_set_bytes, 4300ull * 4096);
+	assert_true(d.working_set_bytes >= 4000ull * 4096 && d.working_set_bytes <= 4300ull * 4096);
 	/* an idle guest: no lower bound to claim */
 	set_points(&d, 2, t, (const uint64_t[]){ 0, 0 });
 	assert_false(d.rate_is_lower_bound);
 	assert_true(d.rate_bytes_per_s == 0);
+}
+
+/* ---- the fit (dirty_fit.c) --------------------------------------------------- */
+
+/* a deterministic N(0, 1): Box-Muller over an LCG */
+static double gauss(uint64_t *seed)
+{
+	double u1, u2;
+
+	*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+	u1 = ((*seed >> 11) + 1.0) / 9007199254740993.0;
+	*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+	u2 = (*seed >> 11) / 9007199254740992.0;
+	return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+/* the QMP probe's windows; W of shape (r, s), relative noise rel */
+static uint32_t fit_points(struct dirty_fit_point *p, enum dirty_shape shape, double r, double s,
+			   double rel, uint64_t *seed)
+{
+	static const double t_s[] = { 0.1, 0.25, 0.5, 1, 2, 4, 8 };
+	uint32_t n = sizeof(t_s) / sizeof(t_s[0]);
+
+	for (uint32_t i = 0; i < n; i++) {
+		double w = dirty_shape_pages(shape, r, s, t_s[i]);
+
+		p[i].t_s = t_s[i];
+		p[i].sigma_pages = (rel > 0 ? rel : 0.02) * (w > 64 ? w : 64);
+		p[i].pages = w + (rel > 0 ? gauss(seed) * p[i].sigma_pages : 0);
+		if (p[i].pages < 0)
+			p[i].pages = 0;
+	}
+	return n;
+}
+
+static void test_fit(void **state)
+{
+	struct dirty_fit_point p[DIRTY_MAX_POINTS];
+	struct dirty_fit f;
+	uint64_t seed = 42;
+	uint32_t n;
+
+	/* exact points: both shapes found, r and S back */
+	n = fit_points(p, DIRTY_SHAPE_SEQUENTIAL, 2560, 4096, 0, &seed);
+	assert_int_equal(dirty_fit_curve(p, n, 65536, &f), 0);
+	assert_int_equal(f.shape, DIRTY_SHAPE_SEQUENTIAL);
+	assert_true(fabs(f.rate_pages_per_s / 2560 - 1) < 0.01);
+	assert_true(fabs(f.set_pages / 4096 - 1) < 0.01);
+	assert_false(f.rate_is_lower_bound);
+	assert_false(f.set_is_lower_bound);
+	n = fit_points(p, DIRTY_SHAPE_RANDOM, 2560, 4096, 0, &seed);
+	assert_int_equal(dirty_fit_curve(p, n, 65536, &f), 0);
+	assert_int_equal(f.shape, DIRTY_SHAPE_RANDOM);
+	assert_true(fabs(f.rate_pages_per_s / 2560 - 1) < 0.01);
+	assert_true(fabs(f.set_pages / 4096 - 1) < 0.01);
+	assert_false(f.set_is_lower_bound);
+	/* the same over 32 MiB: 92 % full at 8 s but still growing by 29 %
+	 * since 4 s: the set is only known to be at least W(8 s) */
+	n = fit_points(p, DIRTY_SHAPE_RANDOM, 2560, 8192, 0, &seed);
+	assert_int_equal(dirty_fit_curve(p, n, 65536, &f), 0);
+	assert_true(f.set_is_lower_bound);
+	assert_true(fabs(f.set_pages / (8192 * -expm1(-2.5)) - 1) < 0.01);
+	/* 40 MiB/s over 1 MiB fills in 25 ms: full at 0.1 s, the rate a bound */
+	n = fit_points(p, DIRTY_SHAPE_SEQUENTIAL, 10240, 256, 0, &seed);
+	assert_int_equal(dirty_fit_curve(p, n, 65536, &f), 0);
+	assert_true(f.rate_is_lower_bound);
+	assert_true(f.rate_pages_per_s <= 10240 && f.rate_pages_per_s >= 0.99 * 2560);
+	/* 1 MiB/s over 96 MiB: still rising at 8 s, the set a bound (W(8 s)) */
+	n = fit_points(p, DIRTY_SHAPE_SEQUENTIAL, 256, 24576, 0, &seed);
+	assert_int_equal(dirty_fit_curve(p, n, 65536, &f), 0);
+	assert_true(f.set_is_lower_bound);
+	assert_true(fabs(f.set_pages / 2048 - 1) < 0.01);
+	assert_true(fabs(f.rate_pages_per_s / 256 - 1) < 0.01);
+	/* 10 % noise per point, 20 draws of either shape: the rate within
+	 * 30 %, the set within 25 %: a noisy sequential curve may fit the
+	 * random shape best, whose slope at 0 is steeper and whose plateau
+	 * lies beyond the points (seen: r 1.25 x, S 1.19 x the truth) */
+	for (int k = 0; k < 20; k++) {
+		enum dirty_shape sh = k % 2 ? DIRTY_SHAPE_RANDOM : DIRTY_SHAPE_SEQUENTIAL;
+
+		n = fit_points(p, sh, 2560, 4096, 0.1, &seed);
+		assert_int_equal(dirty_fit_curve(p, n, 65536, &f), 0);
+		assert_true(fabs(f.rate_pages_per_s / 2560 - 1) < 0.3);
+		assert_true(fabs(f.set_pages / 4096 - 1) < 0.25);
+	}
+	/* nothing written; bad input */
+	for (uint32_t i = 0; i < n; i++)
+		p[i].pages = 0;
+	assert_int_equal(dirty_fit_curve(p, n, 65536, &f), 0);
+	assert_int_equal(f.shape, DIRTY_SHAPE_NONE);
+	assert_true(f.rate_pages_per_s == 0 && f.set_pages == 0);
+	assert_int_equal(dirty_fit_curve(p, 0, 65536, &f), -ENODATA);
+	p[0].sigma_pages = 0;
+	assert_int_equal(dirty_fit_curve(p, n, 65536, &f), -EINVAL);
+}
+
+/* ---- the QMP replies (dirty_qmp.c) -------------------------------------------- */
+
+static void test_qmp_replies(void **state)
+{
+	struct dirty_qmp_rate r;
+	char cmd[256], err[256];
+
+	assert_int_equal(dirty_qmp_calc_cmd(cmd, sizeof(cmd), 250, 4096), 0);
+	assert_non_null(strstr(cmd, "\"calc-time\":250,\"calc-time-unit\":\"millisecond\""));
+	assert_non_null(strstr(cmd, "\"sample-pages\":4096"));
+	assert_int_equal(dirty_qmp_calc_cmd(cmd, 10, 250, 4096), -ENOSPC);
+	assert_int_equal(dirty_qmp_parse_calc("{\"return\":{},\"id\":\"libvirt-1\"}", err,
+					      sizeof(err)),
+			 0);
+	assert_int_equal(
+		dirty_qmp_parse_calc("{\"id\":\"libvirt-2\",\"error\":{\"class\":\"GenericError\","
+				     "\"desc\":\"the dirty rate is already being measured.\"}}",
+				     err, sizeof(err)),
+		-EBUSY);
+	/* a QEMU that does not know sample-pages */
+	assert_int_equal(dirty_qmp_parse_calc("{\"error\":{\"class\":\"GenericError\",\"desc\":"
+					      "\"Parameter 'sample-pages' is unexpected\"}}",
+					      err, sizeof(err)),
+			 -EPROTO);
+	assert_non_null(strstr(err, "sample-pages"));
+	assert_int_equal(dirty_qmp_parse_calc("not json", err, sizeof(err)), -EBADMSG);
+	assert_int_equal(dirty_qmp_parse_query("{\"return\":{\"status\":\"measured\",\"sample-pages\":4096,"
+					       "\"dirty-rate\":25,\"mode\":\"page-sampling\","
+					       "\"start-time\":1700000000,\"calc-time-unit\":"
+					       "\"millisecond\",\"calc-time\":103}}",
+					       &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.status, DIRTY_QMP_MEASURED);
+	assert_int_equal(r.calc_ms, 103);
+	assert_int_equal(r.sample_pages_per_gib, 4096);
+	assert_true(r.has_rate && r.mib_per_s == 25);
+	assert_string_equal(r.mode, "page-sampling");
+	assert_int_equal(dirty_qmp_parse_query("{\"return\":{\"status\":\"measuring\",\"calc-time-unit\":"
+					       "\"millisecond\",\"calc-time\":250}}",
+					       &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.status, DIRTY_QMP_MEASURING);
+	assert_false(r.has_rate);
+	/* seconds: a QEMU before calc-time-unit */
+	assert_int_equal(dirty_qmp_parse_query("{\"return\":{\"status\":\"measured\",\"calc-time\":1}}",
+					       &r, err, sizeof(err)),
+			 -EOPNOTSUPP);
 }
 
 static void test_add_point_and_curve(void **state)
@@ -335,8 +491,12 @@ static void test_add_point_and_curve(void **state)
 	assert_int_equal(d.points[0].pages, 768);
 	assert_int_equal(d.points[0].src, DIRTY_SRC_MIGRATION);
 	assert_true(d.points[0].confidence > 0.9);
-	assert_true(fabs(d.rate_bytes_per_s - 768.0 * 4096 / 0.3) < 1);
-	assert_int_equal(d.working_set_bytes, 3000ull * 4096);
+	/* W(0.8 s) / W(0.3 s) is more than 0.8 / 0.3: no concave curve goes
+	 * through both; the fit lies between, and the set still rises */
+	assert_true(d.rate_bytes_per_s >= 768.0 * 4096 / 0.3 * 0.95 &&
+		    d.rate_bytes_per_s <= 3000.0 * 4096 / 0.8 * 1.05);
+	assert_true(d.working_set_is_lower_bound);
+	assert_true(d.working_set_bytes >= 2000ull * 4096 && d.working_set_bytes <= 3000ull * 4096);
 	assert_int_equal(dirty_curve(UUID_A, &c), 0);
 	assert_int_equal(c.page_bytes, 4096);
 	assert_int_equal(c.nr_points, 2);
@@ -377,7 +537,8 @@ static void test_budget_interval_windows_period(void **state)
 			if (strcmp(lv.start_uuid[i], uuids[k]))
 				continue;
 			/* windows 1, 2, 4, 8 s, one per probe */
-			assert_int_equal(lv.start_seconds[i], (int)dirty_windows_s[n % 4]);
+			assert_int_equal(lv.start_seconds[i],
+					 (int)dirty_windows_libvirt_ms[n % 4] / 1000);
 			/* at most once per interval (scaled) */
 			if (n)
 				assert_true(lv.start_ms[i] - last_ms >= 2000 / SCALE);
@@ -394,7 +555,8 @@ static void test_budget_interval_windows_period(void **state)
 	for (uint32_t i = 0; i < d.nr_points; i++) {
 		assert_true(d.points[i].t_ms == 2000 || d.points[i].t_ms == 3000 ||
 			    d.points[i].t_ms == 5000 || d.points[i].t_ms == 9000);
-		assert_int_equal(d.points[i].pages, d.points[i].t_ms / 1000 * 10 * 256);
+		assert_int_equal(d.points[i].pages,
+				 dirty_unround_pages(10, d.points[i].t_ms, 512, 256 * MIB));
 		assert_int_equal(d.points[i].src, DIRTY_SRC_SAMPLING);
 	}
 	assert_true(ds.sampling_worked);
@@ -431,6 +593,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_point_math),
 		cmocka_unit_test(test_derived),
+		cmocka_unit_test(test_fit),
+		cmocka_unit_test(test_qmp_replies),
 		cmocka_unit_test_setup_teardown(test_add_point_and_curve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_interval_windows_period, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_probe_while_migrating, setup, teardown),
