@@ -121,6 +121,36 @@ static void set_error(struct json_object *reply, const char *fmt, va_list ap)
 	json_object_object_add(reply, "error", json_object_new_string(msg));
 }
 
+int ctl_arg_u64(struct json_object *req, struct json_object *reply, const char *key, uint64_t min,
+		uint64_t max, uint64_t *out)
+{
+	struct json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return ctl_error(reply, -EINVAL, "'%s' must be an integer", key);
+	n = json_object_get_int64(v);
+	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
+		return ctl_error(reply, -EINVAL, "'%s' must be between %llu and %llu, got %lld", key,
+				 (unsigned long long)min, (unsigned long long)max, (long long)n);
+	*out = (uint64_t)n;
+	return 0;
+}
+
+int ctl_arg_str(struct json_object *req, struct json_object *reply, const char *key, const char **out)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return ctl_error(reply, -EINVAL, "'%s' must be a string", key);
+	*out = json_object_get_string(v);
+	return 0;
+}
+
 int ctl_error(struct json_object *reply, int err, const char *fmt, ...)
 {
 	va_list ap;

@@ -23,6 +23,8 @@
 #ifndef TIDE_CTL_H
 #define TIDE_CTL_H
 
+#include <stdint.h>
+
 #include <json-c/json.h>
 
 #include "tide.h"
@@ -51,6 +53,16 @@ int ctl_unregister(const char *name);
 
 /* Put "error": message into reply; returns err, for `return ctl_error(...)`. */
 int ctl_error(struct json_object *reply, int err, const char *fmt, ...) __tide_printf(3, 4);
+
+/*
+ * Optional arguments of a request: absent or null leaves *out as it is and
+ * returns 0; a member of another type or out of [min, max] is -EINVAL after
+ * ctl_error() said which and why.
+ */
+int ctl_arg_u64(struct json_object *req, struct json_object *reply, const char *key, uint64_t min,
+		uint64_t max, uint64_t *out);
+int ctl_arg_str(struct json_object *req, struct json_object *reply, const char *key,
+		const char **out);
 
 /* Run one request object through the command table (also used by tests). */
 struct json_object *ctl_dispatch(struct json_object *req);

@@ -222,39 +222,6 @@ void predict_fill_json(const struct predict_out *p, struct json_object *obj)
 
 /* ---- "plan" --------------------------------------------------------------- */
 
-/* An optional string argument; -EINVAL after ctl_error(). */
-static int arg_str(struct json_object *req, struct json_object *reply, const char *key,
-		   const char **out)
-{
-	struct json_object *v;
-
-	*out = NULL;
-	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return ctl_error(reply, -EINVAL, "'%s' must be a string", key);
-	*out = json_object_get_string(v);
-	return 0;
-}
-
-static int arg_u64(struct json_object *req, struct json_object *reply, const char *key,
-		   uint64_t min, uint64_t max, uint64_t *out)
-{
-	struct json_object *v;
-	int64_t n;
-
-	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_int))
-		return ctl_error(reply, -EINVAL, "'%s' must be an integer", key);
-	n = json_object_get_int64(v);
-	if (n < (int64_t)min || (uint64_t)n > max)
-		return ctl_error(reply, -EINVAL, "'%s' must be between %llu and %llu, got %lld", key,
-				 (unsigned long long)min, (unsigned long long)max, (long long)n);
-	*out = (uint64_t)n;
-	return 0;
-}
-
 static int plan_one(struct json_object *arr, struct json_object *reply, struct predict_req *pr,
 		    const char *name)
 {
@@ -289,20 +256,20 @@ static int cmd_plan(struct json_object *req, struct json_object *reply, void *ar
 {
 	const struct tide_conf *c = conf_get();
 	struct predict_req pr = { 0 };
-	const char *vm_name, *dest;
+	const char *vm_name = NULL, *dest = NULL;
 	uint64_t bw_mib = 0, downtime_ms = 0;
 	struct json_object *arr, *v;
 	int ret;
 
 	(void)arg;
-	ret = arg_str(req, reply, "vm", &vm_name);
+	ret = ctl_arg_str(req, reply, "vm", &vm_name);
 	if (!ret)
-		ret = arg_str(req, reply, "dest", &dest);
+		ret = ctl_arg_str(req, reply, "dest", &dest);
 	if (!ret)
-		ret = arg_u64(req, reply, "bandwidth_mib_s", 1, 1048576, &bw_mib);
+		ret = ctl_arg_u64(req, reply, "bandwidth_mib_s", 1, 1048576, &bw_mib);
 	if (!ret)
-		ret = arg_u64(req, reply, "downtime_limit_ms", 1, MODEL_MAX_DOWNTIME_LIMIT_MS,
-			      &downtime_ms);
+		ret = ctl_arg_u64(req, reply, "downtime_limit_ms", 1, MODEL_MAX_DOWNTIME_LIMIT_MS,
+				  &downtime_ms);
 	if (ret)
 		return ret;
 	if (json_object_object_get_ex(req, "auto_converge", &v)) {

@@ -25,22 +25,16 @@
 
 static bool registered;
 
-/* An optional non-negative integer argument; -EINVAL after ctl_error(). */
+/* An optional integer argument in [0, max]; -EINVAL after ctl_error(). */
 static int arg_uint(struct json_object *req, struct json_object *reply, const char *key,
 		    uint32_t max, uint32_t *out)
 {
-	struct json_object *v;
-	int64_t n;
+	uint64_t v = *out;
+	int err = ctl_arg_u64(req, reply, key, 0, max, &v);
 
-	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
-		return 0;
-	if (!json_object_is_type(v, json_type_int))
-		return ctl_error(reply, -EINVAL, "'%s' must be an integer", key);
-	n = json_object_get_int64(v);
-	if (n < 0 || n > max)
-		return ctl_error(reply, -EINVAL, "'%s' must be between 0 and %u", key, max);
-	*out = (uint32_t)n;
-	return 0;
+	if (!err)
+		*out = (uint32_t)v;
+	return err;
 }
 
 /*

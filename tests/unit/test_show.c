@@ -192,9 +192,9 @@ static void test_vm_show_errors(void **state)
 		{ "{\"cmd\": \"vm show\", \"vm\": 3}", "'vm' must be a name or a uuid" },
 		{ "{\"cmd\": \"vm show\", \"window_ms\": \"x\"}", "'window_ms' must be an integer" },
 		{ "{\"cmd\": \"vm show\", \"window_ms\": -1}",
-		  "'window_ms' must be between 0 and 3600000" },
+		  "'window_ms' must be between 0 and 3600000, got -1" },
 		{ "{\"cmd\": \"vm show\", \"history\": 99999}",
-		  "'history' must be between 0 and 4096" },
+		  "'history' must be between 0 and 4096, got 99999" },
 		{ "{\"cmd\": \"host show\", \"window_ms\": true}", "'window_ms' must be an integer" },
 	};
 
