@@ -233,12 +233,27 @@ void dirty_derive(struct dirty_info *out, double floor_pages, double max_pages)
 		rel = 1 / p->confidence - 1;
 		if (rel < DIRTY_FIT_MIN_REL_ERR)
 			rel = DIRTY_FIT_MIN_REL_ERR;
-		fp[n++] = (struct dirty_fit_point){
+		fp[n] = (struct dirty_fit_point){
 			.t_s = p->t_ms / 1000.0,
 			.pages = (double)p->pages,
 			.sigma_pages = rel * ((double)p->pages > floor_pages ? (double)p->pages :
 									       floor_pages),
 		};
+		if (p->src == DIRTY_SRC_SAMPLING) {
+			/* QEMU reports whole MiB/s: a window of t s reads W to
+			 * within t MiB, which for long windows outweighs the
+			 * sampling (4 MiB in 8 s reads 0); uniform rounding
+			 * error, variance width^2 / 12 */
+			double round_pages = fp[n].t_s * (1 << 20) / DIRTY_PAGE_BYTES;
+
+			fp[n].sigma_pages = sqrt(fp[n].sigma_pages * fp[n].sigma_pages +
+						 round_pages * round_pages / 12);
+		}
+		/* W never decreases with t: a longer window that reads less
+		 * than a shorter one is noise, raised to it (its error kept) */
+		if (n && fp[n].pages < fp[n - 1].pages)
+			fp[n].pages = fp[n - 1].pages;
+		n++;
 	}
 	if (!n || dirty_fit_curve(fp, n, max_pages, &fit))
 		return;
