@@ -75,6 +75,23 @@ static void test_update_ewma(void **state)
 	assert_int_equal(model_calib_update(NULL, &sample), -EINVAL);
 }
 
+/* An uncapped migration teaches the throughput, not the overhead. */
+static void test_uncapped_keeps_overhead(void **state)
+{
+	struct model_calib c;
+	struct model_calib_sample s = sample;
+
+	model_calib_init(&c);
+	s.bandwidth_bytes_per_s = s.link_bytes_per_s; /* no cap below the link */
+	s.downtime_ms = 290;
+	assert_int_equal(model_calib_update(&c, &s), 0);
+	assert_float_equal(c.switchover_overhead_ms, 0, 0);
+	/* the first capped one is then taken as it is */
+	assert_int_equal(model_calib_update(&c, &sample), 0);
+	assert_float_equal(c.switchover_overhead_ms, 12 - 7.8125, 1e-6);
+	assert_int_equal(c.samples, 2);
+}
+
 /* What was learnt goes into the input, and a slower link predicts longer. */
 static void test_apply(void **state)
 {
@@ -225,6 +242,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_update_ewma),
+		cmocka_unit_test(test_uncapped_keeps_overhead),
 		cmocka_unit_test(test_apply),
 		cmocka_unit_test_setup_teardown(test_save_load_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_dest, setup, teardown),
