@@ -86,9 +86,8 @@ int model_calib_update(struct model_calib *c, const struct model_calib_sample *s
 	 * The first capped sample is taken as is (overhead still 0).
 	 */
 	if (cap < link)
-		c->switchover_overhead_ms =
-			ewma(c->switchover_overhead_ms, overhead_ms,
-			     c->switchover_overhead_ms > 0 ? c->samples : 0);
+		c->switchover_overhead_ms = ewma(c->switchover_overhead_ms, overhead_ms,
+						 c->switchover_overhead_ms > 0 ? c->samples : 0);
 	if (s->device_state_ms)
 		c->device_state_ms = ewma(c->device_state_ms, (double)s->device_state_ms,
 					  c->device_state_ms > 0 ? c->samples : 0);
