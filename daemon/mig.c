@@ -66,6 +66,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mig.h"
+#include "mig_int.h"
 #include "mig_record.h"
 #include "model.h"
 #include "peer.h"
@@ -74,144 +75,31 @@
 #include "vconn.h"
 #include "virt.h"
 
-/* how long a migration out that stopped (Stopped/Migrated) may wait for
- * its job-completed event before it is closed with the last figures */
-#define MIG_END_WAIT_MS 3000
-/* libvirt's "no cap" is INT64_MAX >> 20 MiB/s; anything above is none */
-#define MIG_UNLIMITED_MIB_S (1ull << 40)
-#define MIG_SYNC_RING 8
-#define MIG_EXPECT_MAX 16
-
-struct mig_stats {
-	int type; /* VIR_DOMAIN_JOB_* */
-	int operation;
-	uint64_t time_elapsed_ms, downtime_ms, setup_time_ms;
-	uint64_t data_total, data_processed, data_remaining;
-	uint64_t memory_total, memory_processed, memory_remaining;
-	uint64_t memory_bps, memory_dirty_rate, memory_iteration, memory_page_size;
-	char errmsg[MIG_ERR_BYTES];
-};
-
-struct mig_sync {
-	uint32_t iteration;
-	uint64_t at_ns; /* CLOCK_MONOTONIC when its event came */
-};
-
-struct mig_active {
-	struct mig_active *next;
-	struct mig_record *rec; /* in ms.h */
-	uint64_t start_mono_ns;
-	int poll_timer;
-	bool poll_busy;
-	bool stopped_migrated;
-	int end_timer;
-	uint64_t suspended_ns; /* Suspended/Migrated seen; 0: not yet */
-	struct mig_sync syncs[MIG_SYNC_RING];
-	uint32_t seen_iteration; /* highest memory_iteration polled */
-	bool have_prev;		 /* the last poll */
-	uint64_t prev_remaining, prev_processed, prev_poll_ns;
-	uint64_t last_pending_bytes; /* what the last sync left: the stop-and-copy's share */
-};
-
-static struct {
-	bool inited;
-	uint64_t gen; /* a job of an older mig_init() is stale */
-	struct vconn *vc;
-	char *uri;
-	char *state_dir;
-	bool persist;	   /* false: the history file could not be set aside */
-	int last_save_err; /* logged once per distinct failure */
-	struct mig_history h;
-	struct mig_active *act;
-	struct {
-		char uuid[VM_UUID_BYTES];
-		char dest[MIG_HOST_BYTES];
-	} expect[MIG_EXPECT_MAX];
-	size_t n_expect;
-} ms;
-
-/* event registrations: touched only by the connection's jobs (see inv.c) */
-static struct {
-	int ids[3];
-} ev = { { -1, -1, -1 } };
-
-/* ---- job statistics (worker) ---------------------------------------------- */
-
-/*
- * virTypedParamsGet* read the array in memory (no connection, no RPC): a
- * parameter libvirt did not send stays 0.
- */
-static uint64_t param_u64(virTypedParameterPtr params, int n, const char *name)
-{
-	unsigned long long v = 0;
-
-	if (virTypedParamsGetULLong(params, n, name, &v) != 1)
-		return 0;
-	return v;
-}
-
-static void parse_stats(int type, virTypedParameterPtr params, int n, struct mig_stats *st)
-{
-	const char *msg = NULL;
-
-	memset(st, 0, sizeof(*st));
-	st->type = type;
-	if (virTypedParamsGetInt(params, n, VIR_DOMAIN_JOB_OPERATION, &st->operation) != 1)
-		st->operation = 0;
-	st->time_elapsed_ms = param_u64(params, n, VIR_DOMAIN_JOB_TIME_ELAPSED);
-	st->downtime_ms = param_u64(params, n, VIR_DOMAIN_JOB_DOWNTIME);
-	st->setup_time_ms = param_u64(params, n, VIR_DOMAIN_JOB_SETUP_TIME);
-	st->data_total = param_u64(params, n, VIR_DOMAIN_JOB_DATA_TOTAL);
-	st->data_processed = param_u64(params, n, VIR_DOMAIN_JOB_DATA_PROCESSED);
-	st->data_remaining = param_u64(params, n, VIR_DOMAIN_JOB_DATA_REMAINING);
-	st->memory_total = param_u64(params, n, VIR_DOMAIN_JOB_MEMORY_TOTAL);
-	st->memory_processed = param_u64(params, n, VIR_DOMAIN_JOB_MEMORY_PROCESSED);
-	st->memory_remaining = param_u64(params, n, VIR_DOMAIN_JOB_MEMORY_REMAINING);
-	st->memory_bps = param_u64(params, n, VIR_DOMAIN_JOB_MEMORY_BPS);
-	st->memory_dirty_rate = param_u64(params, n, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE);
-	st->memory_iteration = param_u64(params, n, VIR_DOMAIN_JOB_MEMORY_ITERATION);
-	st->memory_page_size = param_u64(params, n, VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE);
-	if (virTypedParamsGetString(params, n, VIR_DOMAIN_JOB_ERRMSG, &msg) == 1 && msg)
-		snprintf(st->errmsg, sizeof(st->errmsg), "%s", msg);
-}
-
-/* Worker: the job of dom now (completed: the one that just ended). */
-static int read_stats(virDomainPtr dom, unsigned int flags, struct mig_stats *st)
-{
-	virTypedParameterPtr params = NULL;
-	int type = VIR_DOMAIN_JOB_NONE, n = 0, err;
-
-	err = virt_domain_get_job_stats(dom, &type, &params, &n, flags);
-	if (err)
-		return err;
-	parse_stats(type, params, n, st);
-	virTypedParamsFree(params, n);
-	return 0;
-}
+struct mig_state mig_st;
 
 /* ---- the active migrations (loop) ------------------------------------------ */
 
-static struct mig_active *act_find(const char *uuid)
+struct mig_active *mig_act_find(const char *uuid)
 {
-	for (struct mig_active *a = ms.act; a; a = a->next)
+	for (struct mig_active *a = mig_st.act; a; a = a->next)
 		if (strcasecmp(a->rec->uuid, uuid) == 0)
 			return a;
 	return NULL;
 }
 
-static void save(void)
+void mig_save(void)
 {
 	char err[MIG_ERR_BYTES];
 	int ret;
 
-	if (!ms.persist || !ms.state_dir)
+	if (!mig_st.persist || !mig_st.state_dir)
 		return;
-	ret = mig_history_save(&ms.h, ms.state_dir, err, sizeof(err));
-	if (ret && ret != ms.last_save_err)
+	ret = mig_history_save(&mig_st.h, mig_st.state_dir, err, sizeof(err));
+	if (ret && ret != mig_st.last_save_err)
 		log_warn("%s; migration records are kept in memory meanwhile", err);
-	else if (!ret && ms.last_save_err)
-		log_notice("migration records written to '%s' again", ms.state_dir);
-	ms.last_save_err = ret;
+	else if (!ret && mig_st.last_save_err)
+		log_notice("migration records written to '%s' again", mig_st.state_dir);
+	mig_st.last_save_err = ret;
 }
 
 static uint32_t history_max(void)
@@ -221,34 +109,29 @@ static uint32_t history_max(void)
 	return c && c->migration_history ? c->migration_history : 100;
 }
 
-static void poll_now(struct mig_active *a);
-
 static void on_poll_timer(void *arg)
 {
-	poll_now(arg);
+	mig_poll_now(arg);
 }
 
 /* Take the destination a driver announced for uuid, if any. */
 static void take_expected(const char *uuid, char *dest, size_t dest_bytes)
 {
-	for (size_t i = 0; i < ms.n_expect; i++) {
-		if (strcasecmp(ms.expect[i].uuid, uuid) == 0) {
-			snprintf(dest, dest_bytes, "%s", ms.expect[i].dest);
-			ms.expect[i] = ms.expect[--ms.n_expect];
+	for (size_t i = 0; i < mig_st.n_expect; i++) {
+		if (strcasecmp(mig_st.expect[i].uuid, uuid) == 0) {
+			snprintf(dest, dest_bytes, "%s", mig_st.expect[i].dest);
+			mig_st.expect[i] = mig_st.expect[--mig_st.n_expect];
 			return;
 		}
 	}
 }
 
-static void start_params(struct mig_active *a);
-
-static struct mig_active *act_begin(const char *uuid, const char *name, enum mig_dir dir,
-				    uint64_t now_ns)
+struct mig_active *mig_act_begin(const char *uuid, const char *name, enum mig_dir dir, uint64_t now_ns)
 {
 	struct mig_active *a = calloc(1, sizeof(*a));
 	struct mig_record *r = mig_record_new();
 
-	if (!a || !r || mig_history_add(&ms.h, r, history_max())) {
+	if (!a || !r || mig_history_add(&mig_st.h, r, history_max())) {
 		log_err("out of memory recording the migration of domain '%s' (%s)", name, uuid);
 		free(a);
 		mig_record_free(r);
@@ -263,14 +146,14 @@ static struct mig_active *act_begin(const char *uuid, const char *name, enum mig
 		take_expected(uuid, r->peer, sizeof(r->peer));
 	a->rec = r;
 	a->start_mono_ns = now_ns;
-	a->next = ms.act;
-	ms.act = a;
+	a->next = mig_st.act;
+	mig_st.act = a;
 	dirty_migration_begin(uuid);
 	log_info("migration %llu: domain '%s' (%s) %s %s started", (unsigned long long)r->id,
 		 r->domain, uuid, dir == MIG_DIR_OUT ? "to" : "from", r->peer);
 	if (dir == MIG_DIR_OUT) {
-		start_params(a);
-		if (ms.vc && loop_add_periodic(MIG_POLL_MS, 0, on_poll_timer, a, &a->poll_timer)) {
+		mig_start_params(a);
+		if (mig_st.vc && loop_add_periodic(MIG_POLL_MS, 0, on_poll_timer, a, &a->poll_timer)) {
 			log_warn("cannot arm the poll of migration %llu; its passes are not followed",
 				 (unsigned long long)r->id);
 			a->poll_timer = 0;
@@ -279,13 +162,13 @@ static struct mig_active *act_begin(const char *uuid, const char *name, enum mig
 		snprintf(r->prediction_error, sizeof(r->prediction_error),
 			 "an incoming migration: the source predicts it");
 	}
-	save();
+	mig_save();
 	return a;
 }
 
 static void act_unlink(struct mig_active *a)
 {
-	for (struct mig_active **pp = &ms.act; *pp; pp = &(*pp)->next) {
+	for (struct mig_active **pp = &mig_st.act; *pp; pp = &(*pp)->next) {
 		if (*pp == a) {
 			*pp = a->next;
 			break;
@@ -309,7 +192,7 @@ static void calibrate(const struct mig_record *r, uint64_t pending_bytes)
 	int ret;
 
 	if (r->dir != MIG_DIR_OUT || r->result != MIG_COMPLETED || !r->has_actual ||
-	    strcmp(r->peer, MIG_UNKNOWN_HOST) == 0 || !ms.state_dir)
+	    strcmp(r->peer, MIG_UNKNOWN_HOST) == 0 || !mig_st.state_dir)
 		return;
 	s.link_bytes_per_s = c ? (uint64_t)c->link_bandwidth_mib_s << 20 : 0;
 	s.bandwidth_bytes_per_s = r->bandwidth_bytes_per_s ? r->bandwidth_bytes_per_s :
@@ -339,7 +222,7 @@ static void calibrate(const struct mig_record *r, uint64_t pending_bytes)
 	s.precopy_bytes = r->act.data_processed_bytes > s.downtime_bytes ?
 				  r->act.data_processed_bytes - s.downtime_bytes :
 				  0;
-	ret = model_calib_load(ms.state_dir, r->peer, &cal, err, sizeof(err));
+	ret = model_calib_load(mig_st.state_dir, r->peer, &cal, err, sizeof(err));
 	if (ret && ret != -ENOENT) {
 		log_warn("%s; calibration of '%s' starts again", err, r->peer);
 		model_calib_init(&cal);
@@ -350,7 +233,7 @@ static void calibrate(const struct mig_record *r, uint64_t pending_bytes)
 			  (unsigned long long)r->id, r->peer);
 		return;
 	}
-	if (model_calib_save(ms.state_dir, r->peer, &cal, err, sizeof(err)))
+	if (model_calib_save(mig_st.state_dir, r->peer, &cal, err, sizeof(err)))
 		log_warn("%s", err);
 }
 
@@ -378,9 +261,9 @@ static void on_located(const char *peer, void *arg)
 	struct locate_ctx *l = arg;
 	struct mig_record *r;
 
-	if (!ms.inited || l->gen != ms.gen)
+	if (!mig_st.inited || l->gen != mig_st.gen)
 		goto cleanup;
-	r = mig_history_find(&ms.h, l->id);
+	r = mig_history_find(&mig_st.h, l->id);
 	if (!r || strcmp(r->peer, MIG_UNKNOWN_HOST) != 0)
 		goto cleanup;
 	if (!peer) {
@@ -393,7 +276,7 @@ static void on_located(const char *peer, void *arg)
 	log_info("migration %llu: domain '%s' now runs on peer '%s', its destination",
 		 (unsigned long long)r->id, r->domain, peer);
 	calibrate(r, l->pending_bytes);
-	save();
+	mig_save();
 cleanup:
 	free(l);
 }
@@ -405,7 +288,7 @@ static void locate_dest(const struct mig_active *a)
 
 	if (!l)
 		return;
-	l->gen = ms.gen;
+	l->gen = mig_st.gen;
 	l->id = a->rec->id;
 	l->pending_bytes = a->last_pending_bytes;
 	if (peer_locate(a->rec->uuid, on_located, l))
@@ -413,8 +296,8 @@ static void locate_dest(const struct mig_active *a)
 }
 
 /* The end: st is the finished job's statistics (NULL: none to be had). */
-static void act_end(struct mig_active *a, enum mig_result result, const struct mig_stats *st,
-		    const char *why)
+void mig_act_end(struct mig_active *a, enum mig_result result, const struct mig_stats *st,
+		 const char *why)
 {
 	struct mig_record *r = a->rec;
 
@@ -429,7 +312,7 @@ static void act_end(struct mig_active *a, enum mig_result result, const struct m
 		locate_dest(a);
 	else
 		calibrate(r, a->last_pending_bytes);
-	mig_history_account(&ms.h, r);
+	mig_history_account(&mig_st.h, r);
 	if (result == MIG_COMPLETED)
 		log_info("migration %llu: domain '%s' %s %s completed: %llu ms, downtime %llu ms, "
 			 "%llu bytes, %u iterations",
@@ -442,8 +325,8 @@ static void act_end(struct mig_active *a, enum mig_result result, const struct m
 			 r->domain, r->dir == MIG_DIR_OUT ? "to" : "from", r->peer,
 			 mig_result_name(result), r->error[0] ? r->error : "no reason given");
 	act_unlink(a);
-	mig_history_trim(&ms.h, history_max());
-	save();
+	mig_history_trim(&mig_st.h, history_max());
+	mig_save();
 }
 
 static struct mig_sync *sync_of(struct mig_active *a, uint32_t iteration)
@@ -454,7 +337,7 @@ static struct mig_sync *sync_of(struct mig_active *a, uint32_t iteration)
 	return NULL;
 }
 
-static void note_sync(struct mig_active *a, uint32_t iteration, uint64_t now_ns)
+void mig_note_sync(struct mig_active *a, uint32_t iteration, uint64_t now_ns)
 {
 	struct mig_sync *s = &a->syncs[iteration % MIG_SYNC_RING];
 
@@ -541,7 +424,7 @@ static void apply_poll(struct mig_active *a, const struct mig_stats *st, uint64_
 	a->prev_poll_ns = now_ns;
 }
 
-static enum mig_result result_of(int type)
+enum mig_result mig_result_of(int type)
 {
 	switch (type) {
 	case VIR_DOMAIN_JOB_COMPLETED:
@@ -553,27 +436,27 @@ static enum mig_result result_of(int type)
 	}
 }
 
-static void on_end_wait(void *arg)
+void mig_on_end_wait(void *arg)
 {
 	struct mig_active *a = arg;
 
 	a->end_timer = 0;
-	act_end(a, MIG_COMPLETED, NULL,
-		"the domain left with the migration, but libvirt sent no job statistics");
+	mig_act_end(a, MIG_COMPLETED, NULL,
+		    "the domain left with the migration, but libvirt sent no job statistics");
 }
 
 /*
  * What a poll found.  gone: the domain is no longer on this host; st: the
  * running job (type NONE when over), done: the job that just ended.
  */
-static void poll_result(struct mig_active *a, bool gone, const struct mig_stats *st,
-			const struct mig_stats *done, uint64_t now_ns)
+void mig_poll_result(struct mig_active *a, bool gone, const struct mig_stats *st,
+		     const struct mig_stats *done, uint64_t now_ns)
 {
 	char why[MIG_ERR_BYTES];
 
 	if (gone || st->type == VIR_DOMAIN_JOB_NONE) {
 		if (!gone && done && done->type != VIR_DOMAIN_JOB_NONE) {
-			act_end(a, result_of(done->type), done, done->errmsg);
+			mig_act_end(a, mig_result_of(done->type), done, done->errmsg);
 			return;
 		}
 		if (a->stopped_migrated) {
@@ -583,414 +466,14 @@ static void poll_result(struct mig_active *a, bool gone, const struct mig_stats 
 		if (gone) {
 			snprintf(why, sizeof(why), "domain '%s' went away during its migration",
 				 a->rec->domain);
-			act_end(a, MIG_FAILED, NULL, why);
+			mig_act_end(a, MIG_FAILED, NULL, why);
 			return;
 		}
-		act_end(a, MIG_FAILED, NULL,
-			"the migration job ended and libvirt kept no statistics of it");
+		mig_act_end(a, MIG_FAILED, NULL,
+			    "the migration job ended and libvirt kept no statistics of it");
 		return;
 	}
 	apply_poll(a, st, now_ns);
-}
-
-/* ---- vconn jobs ----------------------------------------------------------- */
-
-struct start_job {
-	uint64_t gen, rec_id;
-	char uuid[VM_UUID_BYTES];
-	char name[MIG_NAME_BYTES];
-	bool has_speed, has_downtime;
-	unsigned long speed_mib_s;
-	unsigned long long downtime_ms;
-	char speed_err[VCONN_ERR_BYTES], downtime_err[VCONN_ERR_BYTES];
-};
-
-static int start_run(virConnectPtr conn, void *arg)
-{
-	struct start_job *j = arg;
-	virDomainPtr dom = NULL;
-	int err;
-
-	err = virt_domain_lookup_by_uuid_string(conn, j->uuid, &dom);
-	if (err)
-		return err;
-	snprintf(j->name, sizeof(j->name), "%s", virt_domain_get_name(dom));
-	j->has_speed = virt_domain_migrate_get_max_speed(dom, &j->speed_mib_s, 0) == 0;
-	if (!j->has_speed)
-		snprintf(j->speed_err, sizeof(j->speed_err), "%s", virt_last_error());
-	j->has_downtime = virt_domain_migrate_get_max_downtime(dom, &j->downtime_ms, 0) == 0;
-	if (!j->has_downtime)
-		snprintf(j->downtime_err, sizeof(j->downtime_err), "%s", virt_last_error());
-	virt_domain_free(dom);
-	return 0;
-}
-
-static struct mig_active *act_by_id(uint64_t rec_id)
-{
-	for (struct mig_active *a = ms.act; a; a = a->next)
-		if (a->rec->id == rec_id)
-			return a;
-	return NULL;
-}
-
-/* The prediction at the start, with what the migration runs under. */
-static void predict_start(struct mig_record *r)
-{
-	struct predict_req req = {
-		.vm = r->uuid,
-		.dest = strcmp(r->peer, MIG_UNKNOWN_HOST) != 0 ? r->peer : NULL,
-		.bandwidth_bytes_per_s = r->bandwidth_bytes_per_s,
-		.downtime_limit_ms = r->downtime_limit_ms,
-	};
-	struct predict_out *out = calloc(1, sizeof(*out));
-	char err[MIG_ERR_BYTES] = "";
-	int ret;
-
-	if (!out) {
-		snprintf(r->prediction_error, sizeof(r->prediction_error), "out of memory");
-		return;
-	}
-	ret = predict_vm(&req, out, err, sizeof(err));
-	if (ret) {
-		snprintf(r->prediction_error, sizeof(r->prediction_error), "%s",
-			 err[0] ? err : strerror(-ret));
-		goto cleanup;
-	}
-	r->has_prediction = true;
-	r->pred.converges = out->res.converges;
-	r->pred.total_time_ms = out->res.total_time_ms;
-	r->pred.downtime_ms = out->res.downtime_ms;
-	r->pred.bytes_sent = out->res.bytes_sent;
-	r->pred.rounds = out->res.rounds;
-	json_object_put(r->prediction);
-	r->prediction = json_object_new_object();
-	if (r->prediction)
-		predict_fill_json(out, r->prediction);
-cleanup:
-	free(out);
-}
-
-/* Loop: what libvirt said the migration runs under, or the defaults. */
-static void apply_params(struct mig_record *r, const struct start_job *j)
-{
-	const struct tide_conf *c = conf_get();
-
-	if (j && j->name[0])
-		snprintf(r->domain, sizeof(r->domain), "%s", j->name);
-	if (j && j->has_speed) {
-		snprintf(r->bandwidth_source, sizeof(r->bandwidth_source), "libvirt");
-		r->bandwidth_bytes_per_s = j->speed_mib_s >= MIG_UNLIMITED_MIB_S ?
-						   0 :
-						   (uint64_t)j->speed_mib_s << 20;
-	} else {
-		if (j)
-			log_debug("%s; migration_bandwidth_mib_s stands for it", j->speed_err);
-		snprintf(r->bandwidth_source, sizeof(r->bandwidth_source), "conf");
-		r->bandwidth_bytes_per_s = c ? (uint64_t)c->migration_bandwidth_mib_s << 20 : 0;
-	}
-	if (j && j->has_downtime && j->downtime_ms <= UINT32_MAX) {
-		snprintf(r->downtime_limit_source, sizeof(r->downtime_limit_source), "libvirt");
-		r->downtime_limit_ms = (uint32_t)j->downtime_ms;
-	} else {
-		if (j)
-			log_debug("%s; migration_downtime_limit_ms stands for it", j->downtime_err);
-		snprintf(r->downtime_limit_source, sizeof(r->downtime_limit_source), "conf");
-		r->downtime_limit_ms = c ? c->migration_downtime_limit_ms : 300;
-	}
-	predict_start(r);
-}
-
-static void start_done(int result, const char *err, void *arg)
-{
-	struct start_job *j = arg;
-	struct mig_active *a;
-
-	if (!ms.inited || j->gen != ms.gen)
-		return;
-	a = act_by_id(j->rec_id);
-	if (!a)
-		return;
-	if (result)
-		log_warn("%s; migration %llu is predicted with the configured bandwidth and "
-			 "downtime limit",
-			 err, (unsigned long long)j->rec_id);
-	apply_params(a->rec, result ? NULL : j);
-	save();
-}
-
-static void job_release(void *arg)
-{
-	free(arg);
-}
-
-static const struct vconn_call start_call = {
-	.what = "virDomainMigrateGetMaxSpeed",
-	.run = start_run,
-	.done = start_done,
-	.release = job_release,
-};
-
-static void start_params(struct mig_active *a)
-{
-	struct start_job *j = calloc(1, sizeof(*j));
-
-	if (j) {
-		j->gen = ms.gen;
-		j->rec_id = a->rec->id;
-		snprintf(j->uuid, sizeof(j->uuid), "%s", a->rec->uuid);
-		if (ms.vc && !vconn_call(ms.vc, &start_call, j))
-			return;
-		free(j);
-	}
-	apply_params(a->rec, NULL);
-}
-
-struct poll_job {
-	uint64_t gen, rec_id;
-	char uuid[VM_UUID_BYTES];
-	bool completed_only; /* an incoming one: only the finished job */
-	bool gone;
-	struct mig_stats st, done;
-};
-
-static int poll_run(virConnectPtr conn, void *arg)
-{
-	struct poll_job *j = arg;
-	virDomainPtr dom = NULL;
-	int err;
-
-	err = virt_domain_lookup_by_uuid_string(conn, j->uuid, &dom);
-	if (err == -ENOENT) {
-		j->gone = true;
-		return 0;
-	}
-	if (err)
-		return err;
-	if (!j->completed_only)
-		err = read_stats(dom, 0, &j->st);
-	if (!err && (j->completed_only || j->st.type == VIR_DOMAIN_JOB_NONE))
-		err = read_stats(dom, VIR_DOMAIN_JOB_STATS_COMPLETED, &j->done);
-	virt_domain_free(dom);
-	return err;
-}
-
-static void poll_done(int result, const char *err, void *arg)
-{
-	struct poll_job *j = arg;
-	struct mig_active *a;
-
-	if (!ms.inited || j->gen != ms.gen)
-		return;
-	a = act_by_id(j->rec_id);
-	if (!a)
-		return; /* ended meanwhile (job-completed) */
-	a->poll_busy = false;
-	if (result) {
-		log_debug("migration %llu: %s", (unsigned long long)j->rec_id, err);
-		return;
-	}
-	if (j->completed_only) {
-		if (j->gone || j->done.type == VIR_DOMAIN_JOB_NONE)
-			act_end(a, MIG_COMPLETED, NULL, "libvirt kept no statistics of the job");
-		else
-			act_end(a, result_of(j->done.type), &j->done, j->done.errmsg);
-		return;
-	}
-	poll_result(a, j->gone, &j->st, &j->done, util_monotonic_ns());
-}
-
-static const struct vconn_call poll_call = {
-	.what = "virDomainGetJobStats",
-	.run = poll_run,
-	.done = poll_done,
-	.release = job_release,
-};
-
-static void submit_poll(struct mig_active *a, bool completed_only)
-{
-	struct poll_job *j;
-
-	if (a->poll_busy || !ms.vc)
-		return;
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return;
-	j->gen = ms.gen;
-	j->rec_id = a->rec->id;
-	j->completed_only = completed_only;
-	snprintf(j->uuid, sizeof(j->uuid), "%s", a->rec->uuid);
-	if (vconn_call(ms.vc, &poll_call, j)) {
-		free(j);
-		return;
-	}
-	a->poll_busy = true;
-}
-
-static void poll_now(struct mig_active *a)
-{
-	submit_poll(a, false);
-}
-
-/* ---- events (loop) ---------------------------------------------------------- */
-
-static void handle_iteration(const char *uuid, const char *name, int iteration, uint64_t now_ns)
-{
-	struct mig_active *a = act_find(uuid);
-
-	if (!a)
-		a = act_begin(uuid, name, MIG_DIR_OUT, now_ns);
-	if (!a || a->rec->dir != MIG_DIR_OUT || iteration < 1)
-		return;
-	note_sync(a, (uint32_t)iteration, now_ns);
-	/* memory_remaining is the pass's W best read right after its sync */
-	poll_now(a);
-}
-
-static void handle_completed(const char *uuid, const char *name, const struct mig_stats *st,
-			     uint64_t now_ns)
-{
-	struct mig_active *a = act_find(uuid);
-
-	if (!a) {
-		/* begun before tided looked: a record of its end is still worth it */
-		if (st->operation != VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT)
-			return;
-		a = act_begin(uuid, name, MIG_DIR_OUT, now_ns);
-		if (!a)
-			return;
-	}
-	act_end(a, MIG_COMPLETED, st, NULL);
-}
-
-static void handle_lifecycle(const char *uuid, const char *name, int event, int detail,
-			     uint64_t now_ns)
-{
-	struct mig_active *a = act_find(uuid);
-
-	switch (event) {
-	case VIR_DOMAIN_EVENT_STARTED:
-		if (detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED && !a)
-			act_begin(uuid, name, MIG_DIR_IN, now_ns);
-		return;
-	case VIR_DOMAIN_EVENT_SUSPENDED:
-		if (detail != VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED)
-			return;
-		if (!a)
-			a = act_begin(uuid, name, MIG_DIR_OUT, now_ns);
-		if (a && !a->suspended_ns)
-			a->suspended_ns = now_ns;
-		return;
-	case VIR_DOMAIN_EVENT_RESUMED:
-		if (!a)
-			return;
-		if (a->rec->dir == MIG_DIR_IN && detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED)
-			submit_poll(a, true);
-		else if (a->rec->dir == MIG_DIR_OUT)
-			poll_now(a); /* resumed here: the migration failed late */
-		return;
-	case VIR_DOMAIN_EVENT_STOPPED:
-		if (!a)
-			return;
-		if (a->rec->dir == MIG_DIR_OUT && detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED) {
-			a->stopped_migrated = true;
-			if (!a->end_timer &&
-			    loop_add_timer(MIG_END_WAIT_MS, 0, on_end_wait, a, &a->end_timer))
-				a->end_timer = 0;
-			return;
-		}
-		if (a->rec->dir == MIG_DIR_IN)
-			act_end(a, MIG_FAILED, NULL,
-				"the incoming domain stopped before the migration completed");
-		else
-			poll_now(a);
-		return;
-	default:
-		return;
-	}
-}
-
-static void ev_uuid(virDomainPtr dom, char uuid[VIR_UUID_STRING_BUFLEN])
-{
-	if (virt_domain_get_uuid_string(dom, uuid))
-		uuid[0] = '\0';
-}
-
-static void on_iteration(virConnectPtr conn, virDomainPtr dom, int iteration, void *opaque)
-{
-	char uuid[VIR_UUID_STRING_BUFLEN];
-
-	ev_uuid(dom, uuid);
-	log_debug("libvirt event: domain '%s' migration iteration %d", virt_domain_get_name(dom),
-		  iteration);
-	if (uuid[0])
-		handle_iteration(uuid, virt_domain_get_name(dom), iteration, util_monotonic_ns());
-}
-
-static void on_job_completed(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params,
-			     int n_params, void *opaque)
-{
-	char uuid[VIR_UUID_STRING_BUFLEN];
-	struct mig_stats st;
-
-	ev_uuid(dom, uuid);
-	log_debug("libvirt event: domain '%s' job completed", virt_domain_get_name(dom));
-	parse_stats(VIR_DOMAIN_JOB_COMPLETED, params, n_params, &st);
-	if (uuid[0])
-		handle_completed(uuid, virt_domain_get_name(dom), &st, util_monotonic_ns());
-}
-
-static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
-{
-	char uuid[VIR_UUID_STRING_BUFLEN];
-
-	ev_uuid(dom, uuid);
-	if (uuid[0])
-		handle_lifecycle(uuid, virt_domain_get_name(dom), event, detail, util_monotonic_ns());
-	return 0;
-}
-
-static void teardown_events(virConnectPtr conn, void *arg)
-{
-	for (int i = 0; i < 3; i++) {
-		if (ev.ids[i] >= 0)
-			virt_domain_event_deregister(conn, ev.ids[i]);
-		ev.ids[i] = -1;
-	}
-}
-
-/* Worker, on each new connection. */
-static int setup_events(virConnectPtr conn, void *arg)
-{
-	static const int ids[3] = { VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION,
-				    VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
-				    VIR_DOMAIN_EVENT_ID_LIFECYCLE };
-	virConnectDomainEventGenericCallback cbs[3] = {
-		VIR_DOMAIN_EVENT_CALLBACK(on_iteration),
-		VIR_DOMAIN_EVENT_CALLBACK(on_job_completed),
-		VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
-	};
-
-	for (int i = 0; i < 3; i++) {
-		int err = virt_domain_event_register(conn, NULL, ids[i], cbs[i], NULL, NULL,
-						     &ev.ids[i]);
-
-		if (err) {
-			log_err("%s; migrations would not be recorded: dropping the connection",
-				virt_last_error());
-			ev.ids[i] = -1;
-			teardown_events(conn, arg);
-			return err;
-		}
-	}
-	return 0;
-}
-
-static void on_conn_state(struct vconn *vc, bool up, void *arg)
-{
-	if (!up)
-		log_warn("migration records: libvirt connection to '%s' down (%s); "
-			 "migrations meanwhile are not seen",
-			 ms.uri, vconn_last_error(vc));
 }
 
 /* ---- control commands -------------------------------------------------------- */
@@ -1009,8 +492,8 @@ static int cmd_list(struct json_object *req, struct json_object *reply, void *ar
 		}
 		passes = json_object_get_boolean(v);
 	}
-	for (size_t i = 0; i < ms.h.n; i++)
-		json_object_array_add(arr, mig_record_to_json(ms.h.recs[i], passes));
+	for (size_t i = 0; i < mig_st.h.n; i++)
+		json_object_array_add(arr, mig_record_to_json(mig_st.h.recs[i], passes));
 	json_object_object_add(reply, "migrations", arr);
 	return 0;
 }
@@ -1024,10 +507,10 @@ static int cmd_show(struct json_object *req, struct json_object *reply, void *ar
 	if (!json_object_object_get_ex(req, "id", &v) || !json_object_is_type(v, json_type_int))
 		return ctl_error(reply, -EINVAL, "'migration show' needs an integer 'id'");
 	id = json_object_get_int64(v);
-	r = id > 0 ? mig_history_find(&ms.h, (uint64_t)id) : NULL;
+	r = id > 0 ? mig_history_find(&mig_st.h, (uint64_t)id) : NULL;
 	if (!r)
 		return ctl_error(reply, -ENOENT, "no migration record %lld (%zu kept)",
-				 (long long)id, ms.h.n);
+				 (long long)id, mig_st.h.n);
 	arr = json_object_new_array();
 	if (!arr)
 		return -ENOMEM;
@@ -1042,14 +525,14 @@ void mig_fill_prom(struct prom *p)
 {
 	char le[32];
 
-	if (!ms.inited)
+	if (!mig_st.inited)
 		return;
 	prom_family(p, "tide_migrations_total", "counter",
 		    "Migrations of this host's domains that ended, by result.");
 	for (int i = MIG_COMPLETED; i < MIG_RESULT_N; i++) {
 		struct prom_label l[] = { { "result", mig_result_name((enum mig_result)i) } };
 
-		prom_sample(p, "tide_migrations_total", l, 1, (double)ms.h.totals[i]);
+		prom_sample(p, "tide_migrations_total", l, 1, (double)mig_st.h.totals[i]);
 	}
 	prom_family(p, "tide_migration_downtime_seconds", "histogram",
 		    "Downtime of the completed migrations, as libvirt measured it.");
@@ -1058,29 +541,30 @@ void mig_fill_prom(struct prom *p)
 
 		snprintf(le, sizeof(le), "%g", mig_downtime_bucket_s[i]);
 		prom_sample(p, "tide_migration_downtime_seconds_bucket", l, 1,
-			    (double)ms.h.downtime_le[i]);
+			    (double)mig_st.h.downtime_le[i]);
 	}
 	{
 		struct prom_label l[] = { { "le", "+Inf" } };
 
 		prom_sample(p, "tide_migration_downtime_seconds_bucket", l, 1,
-			    (double)ms.h.downtime_count);
+			    (double)mig_st.h.downtime_count);
 	}
-	prom_sample(p, "tide_migration_downtime_seconds_sum", NULL, 0, ms.h.downtime_sum_s);
-	prom_sample(p, "tide_migration_downtime_seconds_count", NULL, 0, (double)ms.h.downtime_count);
+	prom_sample(p, "tide_migration_downtime_seconds_sum", NULL, 0, mig_st.h.downtime_sum_s);
+	prom_sample(p, "tide_migration_downtime_seconds_count", NULL, 0,
+		    (double)mig_st.h.downtime_count);
 	prom_family(p, "tide_migration_predicted_downtime_seconds", "gauge",
 		    "Downtime tide predicted for the last migration of each domain.");
 	/* newest first, one sample per domain */
-	for (size_t i = ms.h.n; i-- > 0;) {
-		const struct mig_record *r = ms.h.recs[i];
+	for (size_t i = mig_st.h.n; i-- > 0;) {
+		const struct mig_record *r = mig_st.h.recs[i];
 		struct prom_label l[] = { { "domain", r->domain }, { "uuid", r->uuid } };
 		bool newer = false;
 
 		if (!r->has_prediction)
 			continue;
-		for (size_t k = i + 1; k < ms.h.n && !newer; k++)
-			newer = ms.h.recs[k]->has_prediction &&
-				strcasecmp(ms.h.recs[k]->uuid, r->uuid) == 0;
+		for (size_t k = i + 1; k < mig_st.h.n && !newer; k++)
+			newer = mig_st.h.recs[k]->has_prediction &&
+				strcasecmp(mig_st.h.recs[k]->uuid, r->uuid) == 0;
 		if (!newer)
 			prom_sample(p, "tide_migration_predicted_downtime_seconds", l, 2,
 				    (double)r->pred.downtime_ms / 1000.0);
@@ -1096,29 +580,29 @@ int mig_expect(const char *uuid, const char *dest)
 	if (!uuid || !dest || !*dest || strlen(dest) >= MIG_HOST_BYTES ||
 	    strlen(uuid) >= VM_UUID_BYTES)
 		return -EINVAL;
-	for (i = 0; i < ms.n_expect; i++)
-		if (strcasecmp(ms.expect[i].uuid, uuid) == 0)
+	for (i = 0; i < mig_st.n_expect; i++)
+		if (strcasecmp(mig_st.expect[i].uuid, uuid) == 0)
 			break;
-	if (i == ms.n_expect) {
-		if (ms.n_expect == MIG_EXPECT_MAX)
+	if (i == mig_st.n_expect) {
+		if (mig_st.n_expect == MIG_EXPECT_MAX)
 			return -ENOSPC;
-		ms.n_expect++;
+		mig_st.n_expect++;
 	}
-	snprintf(ms.expect[i].uuid, sizeof(ms.expect[i].uuid), "%s", uuid);
-	snprintf(ms.expect[i].dest, sizeof(ms.expect[i].dest), "%s", dest);
+	snprintf(mig_st.expect[i].uuid, sizeof(mig_st.expect[i].uuid), "%s", uuid);
+	snprintf(mig_st.expect[i].dest, sizeof(mig_st.expect[i].dest), "%s", dest);
 	return 0;
 }
 
 static void load_history(void)
 {
 	char err[MIG_ERR_BYTES] = "";
-	int ret = mig_history_load(&ms.h, ms.state_dir, err, sizeof(err));
+	int ret = mig_history_load(&mig_st.h, mig_st.state_dir, err, sizeof(err));
 
-	ms.persist = true;
+	mig_st.persist = true;
 	if (ret == 0) {
-		log_info("%zu migration records read from '%s/%s'", ms.h.n, ms.state_dir,
+		log_info("%zu migration records read from '%s/%s'", mig_st.h.n, mig_st.state_dir,
 			 MIG_FILE_NAME);
-		mig_history_trim(&ms.h, history_max());
+		mig_history_trim(&mig_st.h, history_max());
 		return;
 	}
 	if (ret == -ENOENT)
@@ -1126,40 +610,40 @@ static void load_history(void)
 	log_warn("%s; starting a new history", err);
 	/* a file neither read nor set aside must not be overwritten */
 	if (ret != -EINVAL)
-		ms.persist = false;
+		mig_st.persist = false;
 }
 
 static void clear_state(void)
 {
-	uint64_t gen = ms.gen;
+	uint64_t gen = mig_st.gen;
 
-	memset(&ms, 0, sizeof(ms));
-	ms.gen = gen + 1;
-	mig_history_init(&ms.h);
+	memset(&mig_st, 0, sizeof(mig_st));
+	mig_st.gen = gen + 1;
+	mig_history_init(&mig_st.h);
 }
 
 int mig_init(void)
 {
 	const struct tide_conf *c = conf_get();
 	struct vconn_opts vo = {
-		.setup = setup_events,
-		.teardown = teardown_events,
-		.on_state = on_conn_state,
+		.setup = mig_setup_events,
+		.teardown = mig_teardown_events,
+		.on_state = mig_on_conn_state,
 	};
 	int err;
 
-	if (ms.inited)
+	if (mig_st.inited)
 		return -EALREADY;
 	clear_state();
-	ms.uri = strdup(c && c->libvirt_uri ? c->libvirt_uri : TIDE_DEFAULT_LIBVIRT_URI);
-	ms.state_dir = c && c->state_dir ? strdup(c->state_dir) : NULL;
-	if (!ms.uri || (c && c->state_dir && !ms.state_dir)) {
+	mig_st.uri = strdup(c && c->libvirt_uri ? c->libvirt_uri : TIDE_DEFAULT_LIBVIRT_URI);
+	mig_st.state_dir = c && c->state_dir ? strdup(c->state_dir) : NULL;
+	if (!mig_st.uri || (c && c->state_dir && !mig_st.state_dir)) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	if (ms.state_dir)
+	if (mig_st.state_dir)
 		load_history();
-	ms.inited = true;
+	mig_st.inited = true;
 	err = ctl_register("migration list", cmd_list, NULL);
 	if (!err)
 		err = ctl_register("migration show", cmd_show, NULL);
@@ -1167,45 +651,45 @@ int mig_init(void)
 		log_err("cannot register the migration commands: %s", strerror(-err));
 		goto cleanup;
 	}
-	vo.uri = ms.uri;
+	vo.uri = mig_st.uri;
 	vo.call_timeout_ms = c ? c->libvirt_call_timeout_ms : 0;
 	vo.reconnect_max_ms = c ? c->libvirt_reconnect_max_ms : 0;
-	err = vconn_open(&vo, &ms.vc);
+	err = vconn_open(&vo, &mig_st.vc);
 	if (err) {
 		log_err("cannot set up the libvirt connection to '%s' for migration records: %s",
-			ms.uri, strerror(-err));
+			mig_st.uri, strerror(-err));
 		goto cleanup;
 	}
 	return 0;
 cleanup:
 	ctl_unregister("migration list");
 	ctl_unregister("migration show");
-	mig_history_clear(&ms.h);
-	free(ms.uri);
-	free(ms.state_dir);
+	mig_history_clear(&mig_st.h);
+	free(mig_st.uri);
+	free(mig_st.state_dir);
 	clear_state();
 	return err;
 }
 
 void mig_fini(void)
 {
-	if (!ms.inited)
+	if (!mig_st.inited)
 		return;
 	/* still running: saved as such, read back as "lost" */
-	while (ms.act) {
-		struct mig_active *a = ms.act;
+	while (mig_st.act) {
+		struct mig_active *a = mig_st.act;
 
 		dirty_migration_end(a->rec->uuid);
 		act_unlink(a);
 	}
-	save();
-	ms.inited = false;
+	mig_save();
+	mig_st.inited = false;
 	ctl_unregister("migration list");
 	ctl_unregister("migration show");
-	if (ms.vc)
-		vconn_close(ms.vc);
-	mig_history_clear(&ms.h);
-	free(ms.uri);
-	free(ms.state_dir);
+	if (mig_st.vc)
+		vconn_close(mig_st.vc);
+	mig_history_clear(&mig_st.h);
+	free(mig_st.uri);
+	free(mig_st.state_dir);
 	clear_state();
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "../../daemon/mig.c"
+#include "../../daemon/mig_libvirt.c"
 
 #define UUID "11111111-2222-3333-4444-555555555555"
 #define MIB (1ull << 20)
@@ -148,18 +149,18 @@ static int setup(void **state)
 	if (!dir)
 		return -1;
 	clear_state();
-	ms.state_dir = strdup(dir);
-	ms.persist = true;
-	ms.inited = true;
+	mig_st.state_dir = strdup(dir);
+	mig_st.persist = true;
+	mig_st.inited = true;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	while (ms.act)
-		act_unlink(ms.act);
-	mig_history_clear(&ms.h);
-	free(ms.state_dir);
+	while (mig_st.act)
+		act_unlink(mig_st.act);
+	mig_history_clear(&mig_st.h);
+	free(mig_st.state_dir);
 	clear_state();
 	loop_fini();
 	unit_rmtree(dir);
@@ -185,8 +186,8 @@ static struct mig_stats running(uint32_t iteration, uint64_t remaining_bytes, ui
 
 static struct mig_record *only_record(void)
 {
-	assert_int_equal(ms.h.n, 1);
-	return ms.h.recs[0];
+	assert_int_equal(mig_st.h.n, 1);
+	return mig_st.h.recs[0];
 }
 
 /* ---- the state machine ------------------------------------------------------------ */
@@ -201,7 +202,7 @@ static void test_start_passes_completed(void **state)
 
 	assert_int_equal(mig_expect(UUID, "h2"), 0);
 	handle_iteration(UUID, "v1", 1, t0);
-	a = act_find(UUID);
+	a = mig_act_find(UUID);
 	assert_non_null(a);
 	r = only_record();
 	assert_int_equal(dirty_seen.begins, 1);
@@ -215,14 +216,14 @@ static void test_start_passes_completed(void **state)
 
 	/* the bulk pass */
 	st = running(1, 100 * MIB, 28 * MIB, bps);
-	poll_result(a, false, &st, NULL, t0 + 200 * MS);
+	mig_poll_result(a, false, &st, NULL, t0 + 200 * MS);
 	assert_int_equal(r->n_passes, 0);
 	st = running(1, 2 * MIB, 126 * MIB, bps);
-	poll_result(a, false, &st, NULL, t0 + 3000 * MS);
+	mig_poll_result(a, false, &st, NULL, t0 + 3000 * MS);
 	/* sync 2 ends pass 1: recorded, not fed (every page began dirty) */
 	handle_iteration(UUID, "v1", 2, t0 + 3040 * MS);
 	st = running(2, 10 * MIB, 127 * MIB, bps);
-	poll_result(a, false, &st, NULL, t0 + 3050 * MS);
+	mig_poll_result(a, false, &st, NULL, t0 + 3050 * MS);
 	assert_int_equal(r->n_passes, 1);
 	assert_int_equal(r->passes[0].pass, 1);
 	assert_int_equal(r->passes[0].duration_ms, 3040);
@@ -231,10 +232,10 @@ static void test_start_passes_completed(void **state)
 
 	/* pass 2: 500 ms, fed with the leftover taken off and the drain added */
 	st = running(2, 3 * MIB, 134 * MIB, bps);
-	poll_result(a, false, &st, NULL, t0 + 3450 * MS);
+	mig_poll_result(a, false, &st, NULL, t0 + 3450 * MS);
 	handle_iteration(UUID, "v1", 3, t0 + 3540 * MS);
 	st = running(3, 5 * MIB, 138 * MIB, bps);
-	poll_result(a, false, &st, NULL, t0 + 3600 * MS);
+	mig_poll_result(a, false, &st, NULL, t0 + 3600 * MS);
 	assert_int_equal(r->n_passes, 2);
 	assert_int_equal(r->passes[1].pass, 2);
 	assert_int_equal(r->passes[1].duration_ms, 500);
@@ -252,7 +253,7 @@ static void test_start_passes_completed(void **state)
 			 VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED, t0 + 3700 * MS);
 	handle_iteration(UUID, "v1", 4, t0 + 3710 * MS);
 	st = running(4, 1 * MIB, 139 * MIB, bps);
-	poll_result(a, false, &st, NULL, t0 + 3720 * MS);
+	mig_poll_result(a, false, &st, NULL, t0 + 3720 * MS);
 	assert_int_equal(r->n_passes, 3);
 	assert_false(r->passes[2].fed);
 	assert_int_equal(dirty_seen.n_points, 1);
@@ -265,7 +266,7 @@ static void test_start_passes_completed(void **state)
 	done.data_processed = 141 * MIB;
 	handle_completed(UUID, "v1", &done, t0 + 3810 * MS);
 
-	assert_null(act_find(UUID));
+	assert_null(mig_act_find(UUID));
 	assert_int_equal(dirty_seen.ends, 1);
 	assert_int_equal(r->result, MIG_COMPLETED);
 	assert_true(r->has_actual);
@@ -273,9 +274,9 @@ static void test_start_passes_completed(void **state)
 	assert_int_equal(r->act.downtime_ms, 21);
 	assert_int_equal(r->act.data_processed_bytes, 141 * MIB);
 	assert_int_equal(r->act.iterations, 4);
-	assert_int_equal(ms.h.totals[MIG_COMPLETED], 1);
-	assert_int_equal(ms.h.downtime_le[0], 0); /* 21 ms > 10 ms */
-	assert_int_equal(ms.h.downtime_le[1], 1); /* <= 25 ms */
+	assert_int_equal(mig_st.h.totals[MIG_COMPLETED], 1);
+	assert_int_equal(mig_st.h.downtime_le[0], 0); /* 21 ms > 10 ms */
+	assert_int_equal(mig_st.h.downtime_le[1], 1); /* <= 25 ms */
 }
 
 static void test_calibrates_known_dest(void **state)
@@ -304,24 +305,24 @@ static void test_failed(void **state)
 	struct mig_record *r;
 
 	handle_iteration(UUID, "v1", 1, 1000 * MS);
-	a = act_find(UUID);
-	poll_result(a, false, &st, NULL, 1200 * MS);
+	a = mig_act_find(UUID);
+	mig_poll_result(a, false, &st, NULL, 1200 * MS);
 	over.type = VIR_DOMAIN_JOB_NONE;
 	done.type = VIR_DOMAIN_JOB_FAILED;
 	snprintf(done.errmsg, sizeof(done.errmsg), "operation failed: migration out job: canceled");
-	poll_result(a, false, &over, &done, 1400 * MS);
+	mig_poll_result(a, false, &over, &done, 1400 * MS);
 	r = only_record();
 	assert_int_equal(r->result, MIG_FAILED);
 	assert_string_equal(r->error, "operation failed: migration out job: canceled");
 	assert_int_equal(dirty_seen.ends, 1);
-	assert_int_equal(ms.h.totals[MIG_FAILED], 1);
-	assert_int_equal(ms.h.downtime_count, 0);
+	assert_int_equal(mig_st.h.totals[MIG_FAILED], 1);
+	assert_int_equal(mig_st.h.downtime_count, 0);
 
 	/* cancelled is told apart */
 	handle_iteration(UUID, "v1", 1, 2000 * MS);
 	done.type = VIR_DOMAIN_JOB_CANCELLED;
-	poll_result(act_find(UUID), false, &over, &done, 2200 * MS);
-	assert_int_equal(ms.h.recs[1]->result, MIG_CANCELLED);
+	mig_poll_result(mig_act_find(UUID), false, &over, &done, 2200 * MS);
+	assert_int_equal(mig_st.h.recs[1]->result, MIG_CANCELLED);
 }
 
 /* The destination's libvirtd dies mid-migration: libvirt fails the job with
@@ -335,12 +336,12 @@ static void test_dest_disappears(void **state)
 
 	assert_int_equal(mig_expect(UUID, "h2"), 0);
 	handle_iteration(UUID, "v1", 1, 1000 * MS);
-	poll_result(act_find(UUID), false, &st, NULL, 1200 * MS);
+	mig_poll_result(mig_act_find(UUID), false, &st, NULL, 1200 * MS);
 	over.type = VIR_DOMAIN_JOB_NONE;
 	done.type = VIR_DOMAIN_JOB_FAILED;
 	snprintf(done.errmsg, sizeof(done.errmsg),
 		 "internal error: client socket is closed: Connection reset by peer");
-	poll_result(act_find(UUID), false, &over, &done, 1400 * MS);
+	mig_poll_result(mig_act_find(UUID), false, &over, &done, 1400 * MS);
 	r = only_record();
 	assert_int_equal(r->result, MIG_FAILED);
 	assert_non_null(strstr(r->error, "Connection reset by peer"));
@@ -348,9 +349,9 @@ static void test_dest_disappears(void **state)
 
 	/* the domain itself vanishes (no migrated stop seen): failed, said so */
 	handle_iteration(UUID, "v1", 1, 2000 * MS);
-	poll_result(act_find(UUID), true, &over, NULL, 2200 * MS);
-	assert_int_equal(ms.h.recs[1]->result, MIG_FAILED);
-	assert_non_null(strstr(ms.h.recs[1]->error, "went away"));
+	mig_poll_result(mig_act_find(UUID), true, &over, NULL, 2200 * MS);
+	assert_int_equal(mig_st.h.recs[1]->result, MIG_FAILED);
+	assert_non_null(strstr(mig_st.h.recs[1]->error, "went away"));
 }
 
 /* An incoming one begins at Started/Migrated; a stop before Resumed fails it. */
@@ -366,7 +367,7 @@ static void test_incoming(void **state)
 	handle_lifecycle(UUID, "v1", VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_FAILED,
 			 2000 * MS);
 	assert_int_equal(r->result, MIG_FAILED);
-	assert_null(act_find(UUID));
+	assert_null(mig_act_find(UUID));
 }
 
 /* The worker side of a poll: the job over, the completed job read next. */
@@ -432,10 +433,11 @@ static void test_save_load_round_trip(void **state)
 	struct json_object *ja, *jb;
 
 	mig_history_init(&h);
-	assert_int_equal(mig_history_add(&ms.h, sample_record("web \"1\"\n", MIG_COMPLETED), 10), 0);
-	assert_int_equal(mig_history_add(&ms.h, sample_record("db", MIG_RUNNING), 10), 0);
-	mig_history_account(&ms.h, ms.h.recs[0]);
-	assert_int_equal(mig_history_save(&ms.h, dir, err, sizeof(err)), 0);
+	assert_int_equal(mig_history_add(&mig_st.h, sample_record("web \"1\"\n", MIG_COMPLETED), 10),
+			 0);
+	assert_int_equal(mig_history_add(&mig_st.h, sample_record("db", MIG_RUNNING), 10), 0);
+	mig_history_account(&mig_st.h, mig_st.h.recs[0]);
+	assert_int_equal(mig_history_save(&mig_st.h, dir, err, sizeof(err)), 0);
 	assert_int_equal(mig_history_load(&h, dir, err, sizeof(err)), 0);
 	assert_int_equal(h.n, 2);
 	assert_int_equal(h.next_id, 3);
@@ -444,7 +446,7 @@ static void test_save_load_round_trip(void **state)
 	assert_non_null(strstr(h.recs[1]->error, "tided stopped"));
 	h.recs[1]->result = MIG_RUNNING;
 	h.recs[1]->error[0] = '\0';
-	ja = mig_history_to_json(&ms.h);
+	ja = mig_history_to_json(&mig_st.h);
 	jb = mig_history_to_json(&h);
 	a = strdup(json_object_to_json_string(ja));
 	b = strdup(json_object_to_json_string(jb));
@@ -459,17 +461,17 @@ static void test_save_load_round_trip(void **state)
 static void test_history_cap(void **state)
 {
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(mig_history_add(&ms.h, sample_record("v", MIG_COMPLETED), 3), 0);
-	assert_int_equal(ms.h.n, 3);
-	assert_int_equal(ms.h.recs[0]->id, 3); /* the oldest went */
-	assert_int_equal(ms.h.recs[2]->id, 5);
+		assert_int_equal(mig_history_add(&mig_st.h, sample_record("v", MIG_COMPLETED), 3), 0);
+	assert_int_equal(mig_st.h.n, 3);
+	assert_int_equal(mig_st.h.recs[0]->id, 3); /* the oldest went */
+	assert_int_equal(mig_st.h.recs[2]->id, 5);
 	/* a running one is never dropped, however old */
-	mig_history_clear(&ms.h);
-	assert_int_equal(mig_history_add(&ms.h, sample_record("old", MIG_RUNNING), 2), 0);
+	mig_history_clear(&mig_st.h);
+	assert_int_equal(mig_history_add(&mig_st.h, sample_record("old", MIG_RUNNING), 2), 0);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(mig_history_add(&ms.h, sample_record("v", MIG_COMPLETED), 2), 0);
-	assert_int_equal(ms.h.n, 2);
-	assert_string_equal(ms.h.recs[0]->domain, "old");
+		assert_int_equal(mig_history_add(&mig_st.h, sample_record("v", MIG_COMPLETED), 2), 0);
+	assert_int_equal(mig_st.h.n, 2);
+	assert_string_equal(mig_st.h.recs[0]->domain, "old");
 }
 
 static void test_corrupt_set_aside(void **state)
@@ -544,8 +546,8 @@ static void test_ctl_and_prom(void **state)
 	struct json_object *req = json_object_new_object(), *reply = json_object_new_object(), *v;
 	struct prom p;
 
-	assert_int_equal(mig_history_add(&ms.h, sample_record("v1", MIG_COMPLETED), 10), 0);
-	mig_history_account(&ms.h, ms.h.recs[0]);
+	assert_int_equal(mig_history_add(&mig_st.h, sample_record("v1", MIG_COMPLETED), 10), 0);
+	mig_history_account(&mig_st.h, mig_st.h.recs[0]);
 	assert_int_equal(cmd_list(req, reply, NULL), 0);
 	assert_true(json_object_object_get_ex(reply, "migrations", &v));
 	assert_int_equal(json_object_array_length(v), 1);
