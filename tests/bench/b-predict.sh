@@ -195,7 +195,8 @@ PY
 	back_home
 done <<<"$cells"
 
-summary=$(python3 - "$csv" "$out/predict.png" <<'PY'
+# Debian's python3 (python3-matplotlib), whatever python3 comes first in PATH
+summary=$(/usr/bin/python3 - "$csv" "$out/predict.png" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 def err(pred, act):
