@@ -60,7 +60,7 @@ printf '    %-34s %14s %14s\n' "h1: b1 + b2 busy" "$cpu1" "$wait1" "h2: i1 idle"
 [ "$wait2" -le $(( wait1 / 20 > 20 ? wait1 / 20 : 20 )) ] ||
 	fail "an idle guest on h2 waits $wait2 ms/s against h1's $wait1: h2 is not separate from h1 (machine load average $(cut -d' ' -f1-3 /proc/loadavg))"
 
-tb migrate b2 h2 >/dev/null || fail "migration of b2 to h2 failed"
+migrate_once_more b2 h2 >/dev/null || fail "migration of b2 to h2 failed"
 expect_on b2 h2
 expect_affinity b2 "$c2"
 verify_guest b2 "after its move to h2"

@@ -54,12 +54,12 @@ comm=$(cat "/proc/$qpid/task/$tid/comm")
 log "g1 tracked (seen ${ms} ms after tb's boot check); vCPU thread $tid ('$comm'), tap-g1, 128 MiB, BPF sources"
 
 tb guest ctl g1 dirty 2560 16 >/dev/null
-tb migrate g1 h2 --bandwidth 64 >/dev/null || fail "migration h1->h2 failed"
+migrate_once_more g1 h2 --bandwidth 64 >/dev/null || fail "migration h1->h2 failed"
 verify_guest g1 "after migration to h2"
 ms2=$(wait_tracked h2 g1 1) || fail "h2's tided does not track g1 after it arrived"
 ms1=$(wait_tracked h1 g1 0) || fail "h1's tided still tracks g1 after it left"
 log "after migration: tracked on h2 within ${ms2} ms, dropped on h1 within ${ms1} ms"
-tb migrate g1 h1 --bandwidth 64 >/dev/null || fail "migration h2->h1 failed"
+migrate_once_more g1 h1 --bandwidth 64 >/dev/null || fail "migration h2->h1 failed"
 verify_guest g1 "back on h1"
 wait_tracked h1 g1 1 >/dev/null || fail "h1's tided does not track g1 after it came back"
 wait_tracked h2 g1 0 >/dev/null || fail "h2's tided still tracks g1 after it left"

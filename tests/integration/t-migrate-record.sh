@@ -23,7 +23,7 @@ verify_guest v1 "after boot"
 tb guest ctl v1 dirty 2560 16 >/dev/null || fail "cannot start the dirtier"
 sleep 1
 
-out=$(tb migrate v1 h2 --bandwidth "$BANDWIDTH_MIBS" --timeout 90) || fail "migration h1->h2 failed"
+out=$(migrate_once_more v1 h2 --bandwidth "$BANDWIDTH_MIBS" --timeout 90) || fail "migration h1->h2 failed"
 grep -qx 'job=Completed' <<<"$out" || fail "libvirt reported no completed job: $out"
 expect_on v1 h2
 verify_guest v1 "after migration to h2"

@@ -31,7 +31,7 @@ src=h1 dst=h2
 for n in $(seq "$MIGRATIONS"); do
 	witness_take g1
 	witness_watch g1
-	out=$(tb migrate g1 "$dst" --bandwidth "$BANDWIDTH_MIBS" --timeout 120) ||
+	out=$(migrate_once_more g1 "$dst" --bandwidth "$BANDWIDTH_MIBS" --timeout 120) ||
 		fail "migration $n $src->$dst failed"
 	witness_watch_end g1
 	t=$(sed -n 's/^time_ms=//p' <<<"$out"); d=$(sed -n 's/^downtime_ms=//p' <<<"$out")

@@ -55,7 +55,7 @@ expect_caught "one byte flipped by the guest's own hook" "memory corrupted" veri
 log "2: one byte flipped from the host, through the destination QEMU's memory"
 tb guest ctl g2 dirty 1280 8 >/dev/null || fail "cannot start g2's dirtier"
 witness_take g2
-tb migrate g2 h2 --bandwidth 128 >/dev/null || fail "migration of g2 failed"
+migrate_once_more g2 h2 --bandwidth 128 >/dev/null || fail "migration of g2 failed"
 expect_on g2 h2
 verify_guest g2 "after migration to h2, before the flip"
 pid=$(qemu_pid_of g2)
