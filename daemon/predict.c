@@ -45,6 +45,20 @@
 
 static bool registered;
 
+int predict_load_calib(const char *dest, struct model_calib *out)
+{
+	char err[256];
+	int ret;
+
+	/* a small local file, read whole: no worker needed */
+	ret = model_calib_load(conf_get()->state_dir, dest, out, err, sizeof(err));
+	if (ret && ret != -ENOENT) {
+		log_msg(LOG_LEVEL_WARNING, "predict: %s; predicting without it", err);
+		model_calib_init(out);
+	}
+	return ret;
+}
+
 int predict_vm(const struct predict_req *req, struct predict_out *out, char *err, size_t err_bytes)
 {
 	const struct tide_conf *c = conf_get();
@@ -96,16 +110,13 @@ int predict_vm(const struct predict_req *req, struct predict_out *out, char *err
 	out->in.downtime_limit_ms = req->downtime_limit_ms ? req->downtime_limit_ms :
 							     c->migration_downtime_limit_ms;
 	out->in.auto_converge = req->auto_converge;
-	if (req->dest) {
+	if (req->calib) {
+		model_calib_apply(req->calib, &out->in);
+	} else if (req->dest) {
 		struct model_calib cal;
-		char cerr[256];
 
-		/* a small local file, read whole: no worker needed */
-		ret = model_calib_load(c->state_dir, req->dest, &cal, cerr, sizeof(cerr));
-		if (!ret)
+		if (!predict_load_calib(req->dest, &cal))
 			model_calib_apply(&cal, &out->in);
-		else if (ret != -ENOENT)
-			log_msg(LOG_LEVEL_WARNING, "predict: %s; predicting without it", cerr);
 	}
 
 	ret = model_predict(&out->in, &out->res);
@@ -258,7 +269,11 @@ static int cmd_plan(struct json_object *req, struct json_object *reply, void *ar
 	struct predict_req pr = { 0 };
 	const char *vm_name = NULL, *dest = NULL;
 	uint64_t bw_mib = 0, downtime_ms = 0;
+	const struct store_vm *target;
 	struct json_object *arr, *v;
+	struct model_calib *cals;
+	const char **dests;
+	size_t n_dest;
 	int ret;
 
 	(void)arg;
@@ -293,31 +308,43 @@ static int cmd_plan(struct json_object *req, struct json_object *reply, void *ar
 	pr.bandwidth_bytes_per_s = bw_mib * MIB;
 	pr.downtime_limit_ms = (uint32_t)downtime_ms;
 
+	/* the destinations, each calibration read once for every VM */
+	n_dest = dest || !c->n_peers ? 1 : c->n_peers;
+	dests = calloc(n_dest, sizeof(*dests));
+	cals = calloc(n_dest, sizeof(*cals));
 	arr = json_object_new_array();
-	if (!arr)
-		return -ENOMEM;
+	if (!dests || !cals || !arr) {
+		json_object_put(arr);
+		ret = -ENOMEM;
+		goto cleanup;
+	}
 	ADD(reply, "moves", arr);
-	for (const struct store_vm *vm = store_vm_next(NULL); vm; vm = store_vm_next(vm)) {
+	for (size_t i = 0; i < n_dest; i++) {
+		/* one destination named, or none configured: its own row */
+		dests[i] = dest || !c->n_peers ? dest : c->peers[i].name;
+		if (dests[i])
+			predict_load_calib(dests[i], &cals[i]);
+		else
+			model_calib_init(&cals[i]);
+	}
+	target = vm_name ? store_vm_find(vm_name) : NULL;
+	for (const struct store_vm *vm = store_vm_next(NULL); !ret && vm; vm = store_vm_next(vm)) {
 		const struct vm_desc *d = store_vm_desc(vm);
 		const char *name = d->name ? d->name : d->uuid;
 
-		if (vm_name && store_vm_find(vm_name) != vm)
+		if (target && target != vm)
 			continue;
 		pr.vm = d->uuid;
-		if (dest || !c->n_peers) {
-			/* one destination named, or none configured: its own row */
-			pr.dest = dest;
+		for (size_t i = 0; !ret && i < n_dest; i++) {
+			pr.dest = dests[i];
+			pr.calib = &cals[i];
 			ret = plan_one(arr, reply, &pr, name);
-		} else {
-			for (size_t i = 0; !ret && i < c->n_peers; i++) {
-				pr.dest = c->peers[i].name;
-				ret = plan_one(arr, reply, &pr, name);
-			}
 		}
-		if (ret)
-			return ret;
 	}
-	return 0;
+cleanup:
+	free(dests);
+	free(cals);
+	return ret;
 }
 
 int predict_init(void)

@@ -25,7 +25,17 @@ struct predict_req {
 	uint64_t bandwidth_bytes_per_s; /* 0: migration_bandwidth_mib_s, else the link */
 	uint32_t downtime_limit_ms;	/* 0: migration_downtime_limit_ms */
 	bool auto_converge;
+	/* dest's calibration already read (predict_load_calib), so that a
+	 * plan of many VMs reads each file once; NULL: read it here */
+	const struct model_calib *calib;
 };
+
+/*
+ * dest's calibration from state_dir: 0, or -ENOENT when none was learnt
+ * yet (out is then model_calib_init()'s); another error is logged and out
+ * left at model_calib_init()'s too, so a prediction goes on without it.
+ */
+int predict_load_calib(const char *dest, struct model_calib *out);
 
 /* Registers the "plan" control command.  Needs conf, ctl, store, dirty. */
 int predict_init(void) __tide_must_check;
