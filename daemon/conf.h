@@ -76,15 +76,21 @@ struct tide_conf {
 	bool textfile_enabled; /* false (or textfile_dir "") disables the export */
 	char *textfile_dir;
 	uint32_t textfile_interval_ms;
-	bool dirty_probe;		      /* libvirt page-sampling probes */
-	uint32_t dirty_probe_interval_ms;     /* a VM is probed at most this often */
-	uint32_t dirty_probe_budget;	      /* VMs probed at once */
-	bool dirty_probe_qmp;		      /* probe through QEMU's monitor instead */
-	uint32_t dirty_probe_sample_pages;    /* per GiB, the QMP probe's */
-	uint32_t migration_bandwidth_mib_s;   /* pre-copy cap; 0: none (the link) */
-	uint32_t link_bandwidth_mib_s;	      /* what the migration link carries */
-	uint32_t migration_downtime_limit_ms; /* QEMU's downtime-limit */
-	uint32_t migration_history;	      /* migration records kept */
+	bool dirty_probe;			 /* libvirt page-sampling probes */
+	uint32_t dirty_probe_interval_ms;	 /* a VM is probed at most this often */
+	uint32_t dirty_probe_budget;		 /* VMs probed at once */
+	bool dirty_probe_qmp;			 /* probe through QEMU's monitor instead */
+	uint32_t dirty_probe_sample_pages;	 /* per GiB, the QMP probe's */
+	uint32_t migration_bandwidth_mib_s;	 /* pre-copy cap; 0: none (the link) */
+	uint32_t link_bandwidth_mib_s;		 /* what the migration link carries */
+	uint32_t migration_downtime_limit_ms;	 /* QEMU's downtime-limit */
+	uint32_t migration_history;		 /* migration records kept */
+	uint32_t migration_timeout_ms;		 /* a driven migration is aborted after */
+	uint32_t migration_max_downtime_ms;	 /* escalation's ceiling, without a VM policy */
+	bool migration_postcopy;		 /* escalation may switch to post-copy */
+	uint32_t migration_escalate_pct;	 /* behind: past this % of the predicted time */
+	uint32_t migration_escalate_slack_ms;	 /* ... plus this */
+	uint32_t migration_escalate_interval_ms; /* between two escalation steps */
 	enum log_level log_level;
 	struct conf_peer *peers;
 	size_t n_peers;

@@ -70,6 +70,18 @@ const struct key conf_keys[] = {
 	  NULL, NULL, 300 },
 	{ "migration_history", KEY_UINT, FIELD(migration_history), 1, 1000000, true, NULL, NULL,
 	  1000 },
+	/* the migrations tide drives (mig_drive.c) */
+	{ "migration_timeout_ms", KEY_MS, FIELD(migration_timeout_ms), 1000, 86400000, true, NULL,
+	  NULL, 120000 },
+	{ "migration_max_downtime_ms", KEY_MS, FIELD(migration_max_downtime_ms), 1, 60000, true,
+	  NULL, NULL, 1000 },
+	{ "migration_postcopy", KEY_BOOL, FIELD(migration_postcopy), 0, 0, true, NULL, NULL, false },
+	{ "migration_escalate_pct", KEY_UINT, FIELD(migration_escalate_pct), 100, 10000, true, NULL,
+	  NULL, 150 },
+	{ "migration_escalate_slack_ms", KEY_MS, FIELD(migration_escalate_slack_ms), 0, 3600000,
+	  true, NULL, NULL, 3000 },
+	{ "migration_escalate_interval_ms", KEY_MS, FIELD(migration_escalate_interval_ms), 100,
+	  3600000, true, NULL, NULL, 2000 },
 	{ "log_level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0, true, NULL, NULL, LOG_LEVEL_INFO },
 	{ "peers", KEY_PEERS, FIELD(peers), 0, 0, true, NULL, NULL, 0 },
 };

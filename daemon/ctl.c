@@ -151,6 +151,18 @@ int ctl_arg_str(struct json_object *req, struct json_object *reply, const char *
 	return 0;
 }
 
+int ctl_arg_bool(struct json_object *req, struct json_object *reply, const char *key, bool *out)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return ctl_error(reply, -EINVAL, "'%s' must be true or false", key);
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
 int ctl_error(struct json_object *reply, int err, const char *fmt, ...)
 {
 	va_list ap;

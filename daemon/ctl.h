@@ -23,6 +23,7 @@
 #ifndef TIDE_CTL_H
 #define TIDE_CTL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -63,6 +64,7 @@ int ctl_arg_u64(struct json_object *req, struct json_object *reply, const char *
 		uint64_t max, uint64_t *out);
 int ctl_arg_str(struct json_object *req, struct json_object *reply, const char *key,
 		const char **out);
+int ctl_arg_bool(struct json_object *req, struct json_object *reply, const char *key, bool *out);
 
 /* Run one request object through the command table (also used by tests). */
 struct json_object *ctl_dispatch(struct json_object *req);

@@ -126,7 +126,8 @@ static void take_expected(const char *uuid, char *dest, size_t dest_bytes)
 	}
 }
 
-struct mig_active *mig_act_begin(const char *uuid, const char *name, enum mig_dir dir, uint64_t now_ns)
+static struct mig_active *act_begin(const char *uuid, const char *name, enum mig_dir dir,
+				    uint64_t now_ns, const struct mig_known *k)
 {
 	struct mig_active *a = calloc(1, sizeof(*a));
 	struct mig_record *r = mig_record_new();
@@ -141,8 +142,12 @@ struct mig_active *mig_act_begin(const char *uuid, const char *name, enum mig_di
 	snprintf(r->domain, sizeof(r->domain), "%s", name ? name : "");
 	r->dir = dir;
 	r->result = MIG_RUNNING;
+	if (k)
+		r->driven = k->driven;
 	r->start_realtime_ms = util_clock_ns(CLOCK_REALTIME) / 1000000;
-	if (dir == MIG_DIR_OUT)
+	if (k && k->dest)
+		snprintf(r->peer, sizeof(r->peer), "%s", k->dest);
+	else if (dir == MIG_DIR_OUT)
 		take_expected(uuid, r->peer, sizeof(r->peer));
 	a->rec = r;
 	a->start_mono_ns = now_ns;
@@ -152,7 +157,10 @@ struct mig_active *mig_act_begin(const char *uuid, const char *name, enum mig_di
 	log_info("migration %llu: domain '%s' (%s) %s %s started", (unsigned long long)r->id,
 		 r->domain, uuid, dir == MIG_DIR_OUT ? "to" : "from", r->peer);
 	if (dir == MIG_DIR_OUT) {
-		mig_start_params(a);
+		if (k)
+			mig_start_known(a, k);
+		else
+			mig_start_params(a);
 		if (mig_st.vc && loop_add_periodic(MIG_POLL_MS, 0, on_poll_timer, a, &a->poll_timer)) {
 			log_warn("cannot arm the poll of migration %llu; its passes are not followed",
 				 (unsigned long long)r->id);
@@ -164,6 +172,17 @@ struct mig_active *mig_act_begin(const char *uuid, const char *name, enum mig_di
 	}
 	mig_save();
 	return a;
+}
+
+struct mig_active *mig_act_begin(const char *uuid, const char *name, enum mig_dir dir, uint64_t now_ns)
+{
+	return act_begin(uuid, name, dir, now_ns, NULL);
+}
+
+struct mig_active *mig_act_begin_known(const char *uuid, const char *name, uint64_t now_ns,
+				       const struct mig_known *k)
+{
+	return act_begin(uuid, name, MIG_DIR_OUT, now_ns, k);
 }
 
 static void act_unlink(struct mig_active *a)
@@ -300,7 +319,13 @@ void mig_act_end(struct mig_active *a, enum mig_result result, const struct mig_
 		 const char *why)
 {
 	struct mig_record *r = a->rec;
+	const char *drive_why = a->drive ? mig_drive_ending(a) : NULL;
 
+	if (drive_why && *drive_why)
+		why = drive_why;
+	/* libvirt calls a job it was asked to abort failed */
+	if (a->drive && a->drive->aborting && result == MIG_FAILED)
+		result = MIG_CANCELLED;
 	if (st)
 		fill_actual(r, st);
 	r->result = result;
@@ -313,6 +338,8 @@ void mig_act_end(struct mig_active *a, enum mig_result result, const struct mig_
 	else
 		calibrate(r, a->last_pending_bytes);
 	mig_history_account(&mig_st.h, r);
+	if (a->drive)
+		mig_drive_ended(a);
 	if (result == MIG_COMPLETED)
 		log_info("migration %llu: domain '%s' %s %s completed: %llu ms, downtime %llu ms, "
 			 "%llu bytes, %u iterations",
@@ -454,6 +481,13 @@ void mig_poll_result(struct mig_active *a, bool gone, const struct mig_stats *st
 {
 	char why[MIG_ERR_BYTES];
 
+	/* a migration tide starts has its record before libvirt's job: until
+	 * the job shows, or the call that starts it returns, no job is news */
+	if (a->drive && !a->job_seen && !gone && st->type == VIR_DOMAIN_JOB_NONE &&
+	    (!done || done->type == VIR_DOMAIN_JOB_NONE))
+		return;
+	if (st->type != VIR_DOMAIN_JOB_NONE)
+		a->job_seen = true;
 	if (gone || st->type == VIR_DOMAIN_JOB_NONE) {
 		if (!gone && done && done->type != VIR_DOMAIN_JOB_NONE) {
 			mig_act_end(a, mig_result_of(done->type), done, done->errmsg);
@@ -474,101 +508,8 @@ void mig_poll_result(struct mig_active *a, bool gone, const struct mig_stats *st
 		return;
 	}
 	apply_poll(a, st, now_ns);
-}
-
-/* ---- control commands -------------------------------------------------------- */
-
-static int cmd_list(struct json_object *req, struct json_object *reply, void *arg)
-{
-	struct json_object *arr = json_object_new_array(), *v;
-	bool passes = false;
-
-	if (!arr)
-		return -ENOMEM;
-	if (json_object_object_get_ex(req, "passes", &v) && v) {
-		if (!json_object_is_type(v, json_type_boolean)) {
-			json_object_put(arr);
-			return ctl_error(reply, -EINVAL, "'passes' must be true or false");
-		}
-		passes = json_object_get_boolean(v);
-	}
-	for (size_t i = 0; i < mig_st.h.n; i++)
-		json_object_array_add(arr, mig_record_to_json(mig_st.h.recs[i], passes));
-	json_object_object_add(reply, "migrations", arr);
-	return 0;
-}
-
-static int cmd_show(struct json_object *req, struct json_object *reply, void *arg)
-{
-	struct json_object *v, *arr;
-	struct mig_record *r;
-	int64_t id;
-
-	if (!json_object_object_get_ex(req, "id", &v) || !json_object_is_type(v, json_type_int))
-		return ctl_error(reply, -EINVAL, "'migration show' needs an integer 'id'");
-	id = json_object_get_int64(v);
-	r = id > 0 ? mig_history_find(&mig_st.h, (uint64_t)id) : NULL;
-	if (!r)
-		return ctl_error(reply, -ENOENT, "no migration record %lld (%zu kept)",
-				 (long long)id, mig_st.h.n);
-	arr = json_object_new_array();
-	if (!arr)
-		return -ENOMEM;
-	json_object_array_add(arr, mig_record_to_json(r, true));
-	json_object_object_add(reply, "migrations", arr);
-	return 0;
-}
-
-/* ---- textfile ---------------------------------------------------------------- */
-
-void mig_fill_prom(struct prom *p)
-{
-	char le[32];
-
-	if (!mig_st.inited)
-		return;
-	prom_family(p, "tide_migrations_total", "counter",
-		    "Migrations of this host's domains that ended, by result.");
-	for (int i = MIG_COMPLETED; i < MIG_RESULT_N; i++) {
-		struct prom_label l[] = { { "result", mig_result_name((enum mig_result)i) } };
-
-		prom_sample(p, "tide_migrations_total", l, 1, (double)mig_st.h.totals[i]);
-	}
-	prom_family(p, "tide_migration_downtime_seconds", "histogram",
-		    "Downtime of the completed migrations, as libvirt measured it.");
-	for (int i = 0; i < MIG_DOWNTIME_BUCKETS; i++) {
-		struct prom_label l[] = { { "le", le } };
-
-		snprintf(le, sizeof(le), "%g", mig_downtime_bucket_s[i]);
-		prom_sample(p, "tide_migration_downtime_seconds_bucket", l, 1,
-			    (double)mig_st.h.downtime_le[i]);
-	}
-	{
-		struct prom_label l[] = { { "le", "+Inf" } };
-
-		prom_sample(p, "tide_migration_downtime_seconds_bucket", l, 1,
-			    (double)mig_st.h.downtime_count);
-	}
-	prom_sample(p, "tide_migration_downtime_seconds_sum", NULL, 0, mig_st.h.downtime_sum_s);
-	prom_sample(p, "tide_migration_downtime_seconds_count", NULL, 0,
-		    (double)mig_st.h.downtime_count);
-	prom_family(p, "tide_migration_predicted_downtime_seconds", "gauge",
-		    "Downtime tide predicted for the last migration of each domain.");
-	/* newest first, one sample per domain */
-	for (size_t i = mig_st.h.n; i-- > 0;) {
-		const struct mig_record *r = mig_st.h.recs[i];
-		struct prom_label l[] = { { "domain", r->domain }, { "uuid", r->uuid } };
-		bool newer = false;
-
-		if (!r->has_prediction)
-			continue;
-		for (size_t k = i + 1; k < mig_st.h.n && !newer; k++)
-			newer = mig_st.h.recs[k]->has_prediction &&
-				strcasecmp(mig_st.h.recs[k]->uuid, r->uuid) == 0;
-		if (!newer)
-			prom_sample(p, "tide_migration_predicted_downtime_seconds", l, 2,
-				    (double)r->pred.downtime_ms / 1000.0);
-	}
+	if (a->drive)
+		mig_drive_progress(a, st, now_ns);
 }
 
 /* ---- life ---------------------------------------------------------------------- */
@@ -644,9 +585,7 @@ int mig_init(void)
 	if (mig_st.state_dir)
 		load_history();
 	mig_st.inited = true;
-	err = ctl_register("migration list", cmd_list, NULL);
-	if (!err)
-		err = ctl_register("migration show", cmd_show, NULL);
+	err = mig_ctl_register();
 	if (err) {
 		log_err("cannot register the migration commands: %s", strerror(-err));
 		goto cleanup;
@@ -662,8 +601,7 @@ int mig_init(void)
 	}
 	return 0;
 cleanup:
-	ctl_unregister("migration list");
-	ctl_unregister("migration show");
+	mig_ctl_unregister();
 	mig_history_clear(&mig_st.h);
 	free(mig_st.uri);
 	free(mig_st.state_dir);
@@ -676,6 +614,7 @@ void mig_fini(void)
 	if (!mig_st.inited)
 		return;
 	/* still running: saved as such, read back as "lost" */
+	mig_drive_fini();
 	while (mig_st.act) {
 		struct mig_active *a = mig_st.act;
 
@@ -684,8 +623,7 @@ void mig_fini(void)
 	}
 	mig_save();
 	mig_st.inited = false;
-	ctl_unregister("migration list");
-	ctl_unregister("migration show");
+	mig_ctl_unregister();
 	if (mig_st.vc)
 		vconn_close(mig_st.vc);
 	mig_history_clear(&mig_st.h);

@@ -13,6 +13,8 @@
 
 #include <libvirt/libvirt.h>
 
+#include "loop.h"
+
 #include "mig.h"
 #include "mig_record.h"
 #include "vconn.h"
@@ -41,9 +43,40 @@ struct mig_sync {
 	uint64_t at_ns; /* CLOCK_MONOTONIC when its event came */
 };
 
+#define MIG_URI_BYTES 512
+
+/* A migration tide started (mig_drive.c), escalated by mig_escalate.c. */
+
+struct mig_drive {
+	struct mig_drive *next;
+	uint64_t gen, id; /* mig_st.gen, the record's id */
+	char uuid[VM_UUID_BYTES];
+	char name[MIG_NAME_BYTES];
+	char dest[MIG_HOST_BYTES];
+	char dest_uri[MIG_URI_BYTES];
+	uint32_t bandwidth_mib_s, downtime_ms, max_downtime_ms;
+	bool auto_converge, postcopy;
+	double cpus_expected;
+	struct mig_active *act; /* NULL once the record ended */
+	struct vconn *vc;
+	bool submitted, call_done;
+	char call_err[MIG_ERR_BYTES];
+	uint64_t next_check_ms; /* elapsed time of the next escalation check */
+	uint32_t steps;
+	bool aborting, postcopy_started;
+	char abort_why[MIG_ERR_BYTES];
+	mig_done_fn done;
+	void *arg;
+	struct loop_defer close_defer;
+	bool defer_pending;
+	bool orphan; /* mig_fini() let it go while its close was deferred */
+};
+
 struct mig_active {
 	struct mig_active *next;
-	struct mig_record *rec; /* in ms.h */
+	struct mig_drive *drive; /* tide drives it (mig_drive.c); NULL: someone else */
+	bool job_seen;		 /* a poll saw libvirt's job running */
+	struct mig_record *rec;	 /* in ms.h */
 	uint64_t start_mono_ns;
 	int poll_timer;
 	bool poll_busy;
@@ -76,12 +109,26 @@ struct mig_state {
 
 extern struct mig_state mig_st;
 
+/* What a migration tide starts runs under, known before libvirt's job. */
+struct mig_known {
+	const char *dest;
+	uint64_t bandwidth_bytes_per_s; /* 0: none */
+	uint32_t downtime_limit_ms;
+	bool auto_converge;
+	struct json_object *driven; /* the record's "driven" member; taken */
+};
+
 struct mig_active *mig_act_find(const char *uuid);
 void mig_save(void);
 struct mig_active *mig_act_begin(const char *uuid, const char *name, enum mig_dir dir,
 				 uint64_t now_ns);
 void mig_act_end(struct mig_active *a, enum mig_result result, const struct mig_stats *st,
 		 const char *why);
+/* A migration out that tide starts: its record at once, with k's figures. */
+struct mig_active *mig_act_begin_known(const char *uuid, const char *name, uint64_t now_ns,
+				       const struct mig_known *k);
+/* mig_libvirt.c: k's figures into the record, and the prediction */
+void mig_start_known(struct mig_active *a, const struct mig_known *k);
 void mig_note_sync(struct mig_active *a, uint32_t iteration, uint64_t now_ns);
 enum mig_result mig_result_of(int type);
 void mig_on_end_wait(void *arg);
@@ -92,5 +139,18 @@ void mig_poll_now(struct mig_active *a);
 void mig_teardown_events(virConnectPtr conn, void *arg);
 int mig_setup_events(virConnectPtr conn, void *arg);
 void mig_on_conn_state(struct vconn *vc, bool up, void *arg);
+
+/* mig_ctl.c */
+int mig_ctl_register(void);
+void mig_ctl_unregister(void);
+
+/* mig_drive.c: the driver's side of a record tide started */
+int mig_cmd_migrate(struct json_object *req, struct json_object *reply, void *arg);
+/* a poll of the running job (escalation) */
+void mig_drive_progress(struct mig_active *a, const struct mig_stats *st, uint64_t now_ns);
+/* the record ends (before it is unlinked): why for it, or NULL */
+const char *mig_drive_ending(struct mig_active *a);
+void mig_drive_ended(struct mig_active *a);
+void mig_drive_fini(void);
 
 #endif /* TIDE_MIG_INT_H */

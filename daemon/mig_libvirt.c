@@ -128,13 +128,14 @@ static struct mig_active *act_by_id(uint64_t rec_id)
 }
 
 /* The prediction at the start, with what the migration runs under. */
-static void predict_start(struct mig_record *r)
+static void predict_start(struct mig_record *r, bool auto_converge)
 {
 	struct predict_req req = {
 		.vm = r->uuid,
 		.dest = strcmp(r->peer, MIG_UNKNOWN_HOST) != 0 ? r->peer : NULL,
 		.bandwidth_bytes_per_s = r->bandwidth_bytes_per_s,
 		.downtime_limit_ms = r->downtime_limit_ms,
+		.auto_converge = auto_converge,
 	};
 	struct predict_out *out = calloc(1, sizeof(*out));
 	char err[MIG_ERR_BYTES] = "";
@@ -191,7 +192,7 @@ static void apply_params(struct mig_record *r, const struct start_job *j)
 		snprintf(r->downtime_limit_source, sizeof(r->downtime_limit_source), "conf");
 		r->downtime_limit_ms = c ? c->migration_downtime_limit_ms : 300;
 	}
-	predict_start(r);
+	predict_start(r, false);
 }
 
 static void start_done(int result, const char *err, void *arg)
@@ -237,6 +238,18 @@ void mig_start_params(struct mig_active *a)
 		free(j);
 	}
 	apply_params(a->rec, NULL);
+}
+
+/* Loop: a migration tide starts runs under what its order says. */
+void mig_start_known(struct mig_active *a, const struct mig_known *k)
+{
+	struct mig_record *r = a->rec;
+
+	snprintf(r->bandwidth_source, sizeof(r->bandwidth_source), "tide");
+	r->bandwidth_bytes_per_s = k->bandwidth_bytes_per_s;
+	snprintf(r->downtime_limit_source, sizeof(r->downtime_limit_source), "tide");
+	r->downtime_limit_ms = k->downtime_limit_ms;
+	predict_start(r, k->auto_converge);
 }
 
 struct poll_job {

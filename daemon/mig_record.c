@@ -68,6 +68,7 @@ void mig_record_free(struct mig_record *r)
 	if (!r)
 		return;
 	json_object_put(r->prediction);
+	json_object_put(r->driven);
 	free(r->passes);
 	free(r);
 }
@@ -141,6 +142,7 @@ struct json_object *mig_record_to_json(const struct mig_record *r, bool with_pas
 	}
 	ADD(o, "prediction", r->prediction ? json_object_get(r->prediction) : NULL);
 	ADD_STR(o, "prediction_error", r->prediction_error);
+	ADD(o, "driven", r->driven ? json_object_get(r->driven) : NULL);
 	if (r->has_actual) {
 		a = json_object_new_object();
 		if (a) {
@@ -301,6 +303,9 @@ static void read_record(struct reader *rd, struct json_object *o, struct mig_rec
 	p = member(rd, o, "prediction", json_type_object, true);
 	if (p)
 		r->prediction = json_object_get(p);
+	p = member(rd, o, "driven", json_type_object, true);
+	if (p)
+		r->driven = json_object_get(p);
 	a = member(rd, o, "actual", json_type_object, true);
 	if (a) {
 		r->has_actual = true;

@@ -101,6 +101,9 @@ struct mig_record {
 	struct mig_predicted pred;
 	struct json_object *prediction; /* predict_fill_json()'s members; owned */
 	char prediction_error[MIG_ERR_BYTES];
+	/* a migration tide started: its order and escalations (mig_drive.c's
+	 * members); NULL for one started by someone else; owned */
+	struct json_object *driven;
 	enum mig_result result;
 	char error[MIG_ERR_BYTES]; /* libvirt's, for failed and cancelled */
 	bool has_actual;

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "loop.h"
 #include "virt.h"
+#include "virt_int.h"
 
 #define VIRT_ERROR_BYTES 512
 /* keep-alive on remote connections: a peer that vanishes is noticed in
@@ -333,9 +334,7 @@ static int vir_errno(const virError *e)
 }
 
 /* Record "cannot <what>: <libvirt's reason>" and return the errno. */
-static int fail_with(const virError *e, const char *fmt, ...) __tide_printf(2, 3);
-
-static int fail_with(const virError *e, const char *fmt, ...)
+int virt_fail_with(const virError *e, const char *fmt, ...)
 {
 	size_t used;
 	va_list ap;
@@ -351,28 +350,14 @@ static int fail_with(const virError *e, const char *fmt, ...)
 	return e->code != VIR_ERR_OK ? vir_errno(e) : -EIO;
 }
 
-/*
- * Every public libvirt call resets the thread's last error, including the
- * virDomainGetName() a message may need: copy the error before the
- * message's arguments are evaluated.
- */
-#define FAIL(...)                                   \
-	({                                          \
-		virError _e = { 0 };                \
-		int _ret;                           \
-                                                    \
-		virCopyLastError(&_e);              \
-		_ret = fail_with(&_e, __VA_ARGS__); \
-		virResetError(&_e);                 \
-		_ret;                               \
-	})
-
-static const char *dom_name(virDomainPtr dom)
+const char *virt_dom_name(virDomainPtr dom)
 {
 	const char *name = dom ? virDomainGetName(dom) : NULL;
 
 	return name ? name : "?";
 }
+
+#define dom_name virt_dom_name
 
 /* ---- adapters ---------------------------------------------------------- */
 

@@ -82,6 +82,18 @@ int virt_domain_migrate_get_max_speed(virDomainPtr dom, unsigned long *mib_per_s
 int virt_domain_migrate_get_max_downtime(virDomainPtr dom, unsigned long long *ms,
 					 unsigned int flags) __tide_must_check;
 
+/* Driving a migration (virt_mig.c).  migrate_to_uri3 blocks for the whole
+ * migration: a worker's call, with a deadline to match. */
+int virt_domain_migrate_to_uri3(virDomainPtr dom, const char *dconnuri, virTypedParameterPtr params,
+				int n_params, unsigned int flags) __tide_must_check;
+int virt_domain_migrate_set_max_downtime(virDomainPtr dom, unsigned long long ms) __tide_must_check;
+int virt_domain_abort_job(virDomainPtr dom) __tide_must_check;
+int virt_domain_migrate_start_post_copy(virDomainPtr dom) __tide_must_check;
+/* xml: one element, stored live under namespace uri with prefix key */
+int virt_domain_set_metadata(virDomainPtr dom, const char *xml, const char *key,
+			     const char *uri) __tide_must_check;
+int virt_domain_is_persistent(virDomainPtr dom, bool *persistent) __tide_must_check;
+
 /*
  * Dirty-rate calculation (virDomainStartDirtyRateCalc): seconds >= 1, flags
  * VIR_DOMAIN_DIRTYRATE_MODE_*.  Returns at once; QEMU measures in its own

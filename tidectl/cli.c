@@ -292,3 +292,20 @@ int cli_parse_opts(int argc, char **argv)
 	}
 	return optind;
 }
+
+/* a positive integer argument of a keyword, within max */
+int cli_parse_u64_arg(const char *kw, const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || !v || v > max || *s == '-') {
+		p_err("'%s' needs an integer between 1 and %llu, got '%s'", kw,
+		      (unsigned long long)max, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}

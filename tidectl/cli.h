@@ -19,6 +19,7 @@
 #define TIDE_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -64,6 +65,8 @@ void cli_reset(const char *argv0);
 int cli_parse_opts(int argc, char **argv);
 
 bool is_prefix(const char *pfx, const char *str);
+/* The value of keyword kw: an integer 1..max, else -1 after p_err(). */
+int cli_parse_u64_arg(const char *kw, const char *s, uint64_t max, uint64_t *out);
 int cmd_select(const struct cmd *cmds, int argc, char **argv, int (*help)(int argc, char **argv));
 
 void p_err(const char *fmt, ...) __tide_printf(1, 2);

@@ -516,6 +516,34 @@ void cli_show_migration_table(FILE *out, struct reply *r)
 	}
 }
 
+/* A migration tide started: why, under what, and what it escalated. */
+static void show_driven(FILE *out, struct reply *r, struct json_object *dr)
+{
+	struct json_object *esc;
+	char a[NAME_BYTES], b[NAME_BYTES];
+
+	if (!dr || !json_object_is_type(dr, json_type_object)) {
+		fprintf(out, "started by:      not tide (virsh or another manager)\n");
+		return;
+	}
+	fprintf(out, "started by:      tide (%s), downtime limit up to %lld ms%s%s\n",
+		reply_str(r, dr, "reason", a, sizeof(a)),
+		(long long)reply_int(r, dr, "max_downtime_ms"),
+		reply_bool(r, dr, "auto_converge") ? ", auto-converge" : "",
+		reply_bool(r, dr, "postcopy") ? ", post-copy allowed" : "");
+	esc = reply_array(r, dr, "escalations");
+	for (size_t i = 0; i < reply_len(esc); i++) {
+		struct json_object *e = json_object_array_get_idx(esc, i);
+		struct json_object *lim = reply_opt(e, "downtime_limit_ms");
+
+		fprintf(out, "escalation:      at %lld ms: %s", (long long)reply_int(r, e, "at_ms"),
+			reply_str(r, e, "action", a, sizeof(a)));
+		if (lim)
+			fprintf(out, " %lld ms", (long long)json_object_get_int64(lim));
+		fprintf(out, " (%s)\n", reply_str(r, e, "why", b, sizeof(b)));
+	}
+}
+
 void cli_show_migration_detail(FILE *out, struct reply *r)
 {
 	struct json_object *migs = reply_array(r, r->obj, "migrations");
@@ -541,6 +569,7 @@ void cli_show_migration_detail(FILE *out, struct reply *r)
 	reply_str(r, m, "error", b, sizeof(b));
 	if (b[0] && strcmp(b, "-") != 0)
 		fprintf(out, "error:           %s\n", b);
+	show_driven(out, r, reply_opt(m, "driven"));
 	passes = reply_array(r, m, "passes");
 	if (!reply_len(passes))
 		return;

@@ -189,3 +189,26 @@ size_t reply_len(struct json_object *array)
 {
 	return array ? json_object_array_length(array) : 0;
 }
+
+/*
+ * Print r: as it is in JSON mode, else through its plain printer, shown
+ * only when r had every member the printer read.
+ */
+int reply_show(struct reply *r, void (*print)(FILE *out, struct reply *r))
+{
+	struct cli_buf buf;
+	FILE *out;
+	int err;
+
+	if (cli.json) {
+		cli_print_json(r->obj);
+		return 0;
+	}
+	out = cli_buf_open(&buf);
+	if (!out)
+		return -ENOMEM;
+	print(out, r);
+	err = reply_check(r);
+	cli_buf_close(&buf, !err);
+	return err;
+}

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include <json-c/json.h>
@@ -69,5 +70,11 @@ const char *reply_str(struct reply *r, struct json_object *o, const char *key, c
 		      size_t buf_bytes);
 /* length of an array from reply_array() (0 for NULL) */
 size_t reply_len(struct json_object *array);
+
+/*
+ * Print r: as it is in JSON mode, else through its plain printer, shown
+ * only when r had every member the printer read.  0 or -errno.
+ */
+int reply_show(struct reply *r, void (*print)(FILE *out, struct reply *r));
 
 #endif /* TIDE_REPLY_H */

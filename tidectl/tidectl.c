@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_migrate.h"
 #include "cli_plan.h"
 #include "cli_show.h"
 #include "ctl_client.h"
@@ -36,29 +37,6 @@
 static int window_ms(void)
 {
 	return cli.window_ms >= 0 ? cli.window_ms : CLI_DEFAULT_WINDOW_MS;
-}
-
-/*
- * Print r: as it is in JSON mode, else through its plain printer, shown
- * only when r had every member the printer read.
- */
-static int show_reply(struct reply *r, void (*print)(FILE *out, struct reply *r))
-{
-	struct cli_buf buf;
-	FILE *out;
-	int err;
-
-	if (cli.json) {
-		cli_print_json(r->obj);
-		return 0;
-	}
-	out = cli_buf_open(&buf);
-	if (!out)
-		return -ENOMEM;
-	print(out, r);
-	err = reply_check(r);
-	cli_buf_close(&buf, !err);
-	return err;
 }
 
 static void print_duration(FILE *out, int64_t s)
@@ -183,7 +161,7 @@ static int do_status(int argc, char **argv)
 		return BAD_ARG();
 	if (reply_call(&r, reply_request("status")))
 		return -1;
-	err = show_reply(&r, show_status_plain);
+	err = reply_show(&r, show_status_plain);
 	reply_free(&r);
 	return err ? -1 : 0;
 }
@@ -241,7 +219,7 @@ static int do_version(int argc, char **argv)
 		fprintf(cli.out, "tidectl %s\n", TIDE_VERSION);
 		fprintf(cli.out, "tided   unreachable: %s\n", err);
 	} else {
-		shown = show_reply(&r, show_version_plain);
+		shown = reply_show(&r, show_version_plain);
 	}
 	reply_free(&r);
 	return shown ? -1 : 0;
@@ -263,7 +241,7 @@ static int do_vm_show(int argc, char **argv)
 		return BAD_ARG();
 	if (reply_call_show(&r, "vm show", name, window_ms()))
 		return -1;
-	err = show_reply(&r, name ? cli_show_vm_detail : cli_show_vm_table);
+	err = reply_show(&r, name ? cli_show_vm_detail : cli_show_vm_table);
 	reply_free(&r);
 	return err ? -1 : 0;
 }
@@ -306,7 +284,7 @@ static int do_host_show(int argc, char **argv)
 		return BAD_ARG();
 	if (reply_call_show(&r, "host show", NULL, window_ms()))
 		return -1;
-	err = show_reply(&r, cli_show_host);
+	err = reply_show(&r, cli_show_host);
 	reply_free(&r);
 	return err ? -1 : 0;
 }
@@ -350,7 +328,7 @@ static int do_migration_list(int argc, char **argv)
 		json_object_object_add(req, "passes", json_object_new_boolean(true));
 	if (reply_call(&r, req))
 		return -1;
-	err = show_reply(&r, cli_show_migration_table);
+	err = reply_show(&r, cli_show_migration_table);
 	reply_free(&r);
 	return err ? -1 : 0;
 }
@@ -376,7 +354,7 @@ static int do_migration_show(int argc, char **argv)
 		json_object_object_add(req, "id", json_object_new_int64(id));
 	if (reply_call(&r, req))
 		return -1;
-	err = show_reply(&r, cli_show_migration_detail);
+	err = reply_show(&r, cli_show_migration_detail);
 	reply_free(&r);
 	return err ? -1 : 0;
 }
@@ -412,23 +390,6 @@ static int do_migration(int argc, char **argv)
 
 /* ---- plan ---------------------------------------------------------------- */
 
-/* a positive integer argument of a keyword, within max */
-static int parse_u64_arg(const char *kw, const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || !v || v > max || *s == '-') {
-		p_err("'%s' needs an integer between 1 and %llu, got '%s'", kw,
-		      (unsigned long long)max, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static int do_plan_help(void);
 
 static int do_plan(int argc, char **argv)
@@ -459,7 +420,7 @@ static int do_plan(int argc, char **argv)
 				p_err("'%s' needs a value (%s)", kw, bw ? "MiB/s" : "ms");
 				goto bad;
 			}
-			if (parse_u64_arg(kw, *argv, bw ? 1048576 : 60000, &v))
+			if (cli_parse_u64_arg(kw, *argv, bw ? 1048576 : 60000, &v))
 				goto bad;
 			json_object_object_add(req, bw ? "bandwidth_mib_s" : "downtime_limit_ms",
 					       json_object_new_int64((int64_t)v));
@@ -482,7 +443,7 @@ static int do_plan(int argc, char **argv)
 	detail = vm && dest;
 	if (reply_call(&r, req))
 		return -1;
-	err = show_reply(&r, detail ? cli_show_plan_detail : cli_show_plan);
+	err = reply_show(&r, detail ? cli_show_plan_detail : cli_show_plan);
 	reply_free(&r);
 	return err ? -1 : 0;
 bad:
@@ -525,7 +486,8 @@ static int do_help(int argc, char **argv)
 		"Usage: %1$s [OPTIONS] COMMAND\n"
 		"       %1$s help\n"
 		"\n"
-		"COMMAND := { status | version | vm | host | migration | plan | top | help }\n"
+		"COMMAND := { status | version | vm | host | migration | plan | migrate |\n"
+		"             top | help }\n"
 		"       status    what tided runs with: version, uptime, configuration,\n"
 		"                 libvirt URI, BPF attach path and kernel features\n"
 		"       version   versions of tidectl and, if reachable, of tided\n"
@@ -536,6 +498,8 @@ static int do_help(int argc, char **argv)
 		"                 the migrations recorded: predicted against actual\n"
 		"       plan [NAME [HOST]]\n"
 		"                 what moving each VM would cost now; moves nothing\n"
+		"       migrate NAME HOST [wait]\n"
+		"                 move one VM to a peer, live, with the same checks\n"
 		"       top       live view, one line per VM (keys: c cpu, w wait, n net,\n"
 		"                 q quit)\n"
 		"\n"
@@ -560,16 +524,11 @@ static int do_help(int argc, char **argv)
 	return 0;
 }
 
-static const struct cmd cmds[] = { { "help", do_help },
-				   { "status", do_status },
-				   { "version", do_version },
-				   { "vm", do_vm },
-				   { "host", do_host },
-				   { "top", do_top },
-				   { "migration", do_migration },
-				   { "plan", do_plan },
-				   /* next: { "migrate", do_migrate } */
-				   { 0 } };
+static const struct cmd cmds[] = { { "help", do_help },		  { "status", do_status },
+				   { "version", do_version },	  { "vm", do_vm },
+				   { "host", do_host },		  { "top", do_top },
+				   { "migration", do_migration }, { "plan", do_plan },
+				   { "migrate", do_migrate },	  { 0 } };
 
 int main(int argc, char **argv)
 {

@@ -18,6 +18,9 @@
 
 #include "../../daemon/mig.c"
 #include "../../daemon/mig_libvirt.c"
+#include "../../daemon/mig_ctl.c"
+#include "../../daemon/mig_drive.c"
+#include "../../daemon/mig_escalate.c"
 
 #define UUID "11111111-2222-3333-4444-555555555555"
 #define MIB (1ull << 20)
@@ -568,6 +571,124 @@ static void test_ctl_and_prom(void **state)
 	prom_abort(&p);
 }
 
+/* ---- the driver ------------------------------------------------------------------ */
+
+static struct mig_drive *driven_record(uint32_t downtime_ms, uint32_t max_downtime_ms)
+{
+	struct mig_known k = { .dest = "h2",
+			       .bandwidth_bytes_per_s = 32 * MIB,
+			       .downtime_limit_ms = downtime_ms };
+	struct mig_drive *d = calloc(1, sizeof(*d));
+	struct mig_active *a;
+
+	assert_non_null(d);
+	a = mig_act_begin_known(UUID, "v1", 1000 * MS, &k);
+	assert_non_null(a);
+	a->rec->driven = json_object_new_object();
+	d->gen = mig_st.gen;
+	d->id = a->rec->id;
+	snprintf(d->uuid, sizeof(d->uuid), "%s", UUID);
+	snprintf(d->name, sizeof(d->name), "v1");
+	d->downtime_ms = downtime_ms;
+	d->max_downtime_ms = max_downtime_ms;
+	d->submitted = true;
+	d->act = a;
+	a->drive = d;
+	d->next = drives;
+	drives = d;
+	return d;
+}
+
+static size_t escalations(const struct mig_record *r, const char **last_action)
+{
+	struct json_object *arr, *e, *v;
+	size_t n;
+
+	if (!json_object_object_get_ex(r->driven, "escalations", &arr))
+		return 0;
+	n = json_object_array_length(arr);
+	e = json_object_array_get_idx(arr, n - 1);
+	if (last_action && json_object_object_get_ex(e, "action", &v))
+		*last_action = json_object_get_string(v);
+	return n;
+}
+
+/* Behind the prediction (4200 ms: 150 % + 3 s = 9300 ms): the downtime limit
+ * doubles up to the maximum, one step per interval, then abort; never in the
+ * bulk pass; the record ends cancelled, saying tide aborted it. */
+static void test_drive_escalates_then_aborts(void **state)
+{
+	struct mig_drive *d = driven_record(300, 1000);
+	struct mig_active *a = d->act;
+	struct mig_stats bulk = running(1, 64 * MIB, 64 * MIB, 32 * MIB);
+	struct mig_stats iter = running(3, 40 * MIB, 200 * MIB, 32 * MIB);
+	const char *act = NULL;
+
+	assert_true(a->rec->has_prediction);
+	mig_poll_result(a, false, &bulk, NULL, 1000 * MS + 12000 * MS);
+	assert_int_equal(d->steps, 0); /* the bulk pass: no step however late */
+	d->next_check_ms = 0;
+	mig_drive_progress(a, &iter, 1000 * MS + 9000 * MS);
+	assert_int_equal(d->steps, 0); /* not behind yet */
+	mig_drive_progress(a, &iter, 1000 * MS + 9400 * MS);
+	assert_int_equal(d->steps, 1);
+	assert_int_equal(d->downtime_ms, 600);
+	mig_drive_progress(a, &iter, 1000 * MS + 10000 * MS);
+	assert_int_equal(d->steps, 1); /* one step per interval */
+	mig_drive_progress(a, &iter, 1000 * MS + 11500 * MS);
+	assert_int_equal(d->downtime_ms, 1000); /* doubled, capped at the maximum */
+	assert_false(d->aborting);
+	mig_drive_progress(a, &iter, 1000 * MS + 13600 * MS);
+	assert_true(d->aborting);
+	assert_int_equal(escalations(a->rec, &act), 3);
+	assert_string_equal(act, "abort");
+	mig_act_end(a, MIG_FAILED, NULL, "operation aborted: migration out job: canceled by client");
+	assert_int_equal(only_record()->result, MIG_CANCELLED);
+	assert_non_null(strstr(only_record()->error, "tide aborted it"));
+	assert_null(d->act);
+	d->call_done = true;
+	drive_free_if_over(d);
+}
+
+/* Past migration_timeout_ms it is aborted wherever it is, even in the bulk pass. */
+static void test_drive_timeout(void **state)
+{
+	struct mig_drive *d = driven_record(300, 300);
+	struct mig_stats bulk = running(1, 64 * MIB, 64 * MIB, 32 * MIB);
+	const char *act = NULL;
+
+	mig_drive_progress(d->act, &bulk, 1000 * MS + 121000 * MS);
+	assert_true(d->aborting);
+	assert_non_null(strstr(d->abort_why, "migration_timeout_ms"));
+	assert_int_equal(escalations(d->act->rec, &act), 1);
+	assert_string_equal(act, "abort");
+	mig_act_end(d->act, MIG_FAILED, NULL, NULL);
+	d->call_done = true;
+	drive_free_if_over(d);
+}
+
+/* The destination refuses it at prepare: the call fails before libvirt's
+ * job ever showed: a failed record with the refusal, no figures, and the
+ * polls before it changed nothing. */
+static void test_drive_refused_before_start(void **state)
+{
+	struct mig_drive *d = driven_record(300, 1000);
+	struct mig_stats none = { .type = VIR_DOMAIN_JOB_NONE };
+	struct migrate_job *j = calloc(1, sizeof(*j));
+
+	mig_poll_result(d->act, false, &none, &none, 1000 * MS + 200 * MS);
+	assert_int_equal(only_record()->result, MIG_RUNNING);
+	j->d = d;
+	j->gen = d->gen;
+	migrate_done(-EPERM, "hook script execution failed: tide on h3 refused VM 'v1'", j);
+	free(j);
+	assert_int_equal(only_record()->result, MIG_FAILED);
+	assert_non_null(strstr(only_record()->error, "refused VM 'v1'"));
+	assert_false(only_record()->has_actual);
+	loop_run_once(0); /* the deferred close frees the drive */
+	assert_null(drives);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -582,6 +703,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_set_aside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctl_and_prom, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drive_escalates_then_aborts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drive_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drive_refused_before_start, setup, teardown),
 	};
 
 	unit_arm_alarm(60);
