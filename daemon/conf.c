@@ -317,6 +317,30 @@ static bool peer_name_ok(const char *name)
 	return true;
 }
 
+/* A peer's capacity, when its node figures would be wrong (a testbed's
+ * hosts share one machine): cpus 1..65536, memory_mib 1..2^31. */
+static int peer_capacity(const struct ctx *x, const config_setting_t *f, struct conf_peer *peer,
+			 const char *name)
+{
+	char got[QUOTE_MAX_BYTES + 16];
+	int type = config_setting_type(f);
+	bool cpus = strcmp(name, "cpus") == 0;
+	long long max = cpus ? 65536 : 1ll << 31, v = 0;
+
+	if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
+		v = config_setting_get_int64(f);
+	if (v < 1 || v > max) {
+		describe(f, got, sizeof(got));
+		return fail_at(x, f, "peer '%s' must be an integer between 1 and %lld, got %s",
+			       name, max, got);
+	}
+	if (cpus)
+		peer->cpus = (uint32_t)v;
+	else
+		peer->memory_bytes = (uint64_t)v << 20;
+	return 0;
+}
+
 static int check_peers(const struct ctx *x, const struct key *k, const config_setting_t *s,
 		       struct tide_conf *c)
 {
@@ -355,6 +379,12 @@ static int check_peers(const struct ctx *x, const struct key *k, const config_se
 			char **dst;
 			int err;
 
+			if (strcmp(name, "cpus") == 0 || strcmp(name, "memory_mib") == 0) {
+				err = peer_capacity(x, f, peer, name);
+				if (err)
+					return err;
+				continue;
+			}
 			if (strcmp(name, "name") == 0) {
 				dst = &peer->name;
 			} else if (strcmp(name, "uri") == 0) {
@@ -362,7 +392,8 @@ static int check_peers(const struct ctx *x, const struct key *k, const config_se
 			} else {
 				return fail_at(x, f,
 					       "unknown setting '%s' in peer %d "
-					       "(a peer has 'name' and 'uri')",
+					       "(a peer has 'name', 'uri', and optionally 'cpus' and "
+					       "'memory_mib')",
 					       name, i + 1);
 			}
 			err = get_string(x, f, "a non-empty string", &v);

@@ -54,6 +54,9 @@ const char *conf_net_source_name(enum conf_net_source s);
 struct conf_peer {
 	char *name; /* short host name, as tidectl shows it */
 	char *uri;  /* libvirt URI of that host */
+	/* its capacity, when its node figures would be wrong (0: theirs) */
+	uint32_t cpus;
+	uint64_t memory_bytes;
 };
 
 struct tide_conf {

@@ -201,6 +201,69 @@ static int parse_interfaces(const xmlNode *devices, struct vm_desc *d, char *err
 	return 0;
 }
 
+/* An integer attribute within [min, max]; absent leaves *out alone. */
+static bool policy_int(const xmlNode *n, const char *name, long long min, long long max,
+		       long long *out, struct vm_policy *p)
+{
+	char buf[32], *end;
+	long long v;
+
+	if (!attr_of(n, name, buf, sizeof(buf))) {
+		snprintf(p->error, sizeof(p->error), "%s is too long", name);
+		return false;
+	}
+	if (!buf[0])
+		return true;
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno || end == buf || *end || v < min || v > max) {
+		snprintf(p->error, sizeof(p->error),
+			 "%s='%.32s' is not an integer from %lld to %lld", name, buf, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* <metadata><tide:policy .../></metadata>: a bad one is ignored, with why. */
+static void parse_policy(const xmlNode *root, struct vm_policy *p)
+{
+	const xmlNode *md = child(root, "metadata");
+	long long max_dt = 0, prio = 0;
+	char pinned[16];
+
+	memset(p, 0, sizeof(*p));
+	if (!md)
+		return;
+	for (const xmlNode *n = md->children; n; n = n->next) {
+		if (!is_elem(n, "policy") || !n->ns || !n->ns->href ||
+		    strcmp((const char *)n->ns->href, VM_POLICY_NS) != 0)
+			continue;
+		if (!attr_of(n, "pinned", pinned, sizeof(pinned)))
+			pinned[0] = '?';
+		if (pinned[0] && strcmp(pinned, "yes") && strcmp(pinned, "no")) {
+			snprintf(p->error, sizeof(p->error),
+				 "pinned='%.15s' is neither 'yes' nor 'no'", pinned);
+			goto bad;
+		}
+		if (!policy_int(n, "max_downtime_ms", 1, 60000, &max_dt, p) ||
+		    !policy_int(n, "priority", -1000000, 1000000, &prio, p))
+			goto bad;
+		p->pinned = !strcmp(pinned, "yes");
+		p->max_downtime_ms = (uint32_t)max_dt;
+		p->priority = (int32_t)prio;
+		return;
+	}
+	return;
+bad : {
+	char why[sizeof(p->error)];
+
+	snprintf(why, sizeof(why), "%s", p->error);
+	memset(p, 0, sizeof(*p));
+	snprintf(p->error, sizeof(p->error), "%s", why);
+}
+}
+
 int inv_parse_domain_xml(const char *xml, struct vm_desc *d, char *err, size_t len)
 {
 	xmlParserCtxtPtr ctxt = NULL;
@@ -299,6 +362,7 @@ int inv_parse_domain_xml(const char *xml, struct vm_desc *d, char *err, size_t l
 	n = child(root, "devices");
 	if (n && (ret = parse_interfaces(n, &out, err, len)))
 		goto cleanup;
+	parse_policy(root, &out.policy);
 
 	/* pid and threads are not in the XML: keep the caller's */
 	vm_desc_clear(d);

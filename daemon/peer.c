@@ -25,9 +25,24 @@
 #define PEER_POLL_MS_DEFAULT 5000
 #define PEER_ERR_BYTES VCONN_ERR_BYTES
 
+/* one domain of a peer, as its last read saw it */
+struct peer_dom {
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	uint64_t cpu_ns;
+	uint64_t memory_bytes;
+};
+
 struct peer {
 	char *name;
 	char *uri;
+	uint32_t cap_cpus;	   /* conf's capacity; 0: the node's */
+	uint64_t cap_memory_bytes; /* conf's; 0: the node's */
+	struct peer_dom *doms;	   /* the last read of its domains */
+	size_t n_doms;
+	bool have_doms;
+	uint64_t doms_taken_ns; /* CLOCK_MONOTONIC of that read */
+	bool load_known;
+	double cpu_used; /* CPUs its domains used between the last two reads */
 	struct vconn *vc;
 	struct poll_call *in_flight; /* its p is cleared if the peer goes first */
 	bool failing;		     /* the last read failed: log changes only */
@@ -42,6 +57,10 @@ struct poll_call {
 	struct peer *p; /* NULL once the peer is gone */
 	virNodeInfo info;
 	uint64_t free_bytes;
+	struct peer_dom *doms;
+	size_t n_doms;
+	bool have_doms; /* false: the domains could not be read (not fatal) */
+	uint64_t doms_taken_ns;
 };
 
 static struct {
@@ -52,6 +71,39 @@ static struct {
 	int timer;
 } ps;
 
+/* Worker: the running domains' CPU time and memory (the peer's load). */
+static void read_domains(virConnectPtr conn, struct poll_call *c)
+{
+	virDomainStatsRecordPtr *recs = NULL;
+	int n = 0;
+
+	if (virt_connect_get_all_domain_stats(conn,
+					      VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON,
+					      VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING, &recs, &n))
+		return;
+	c->doms = calloc(n > 0 ? (size_t)n : 1, sizeof(*c->doms));
+	if (!c->doms)
+		goto cleanup;
+	for (int i = 0; i < n; i++) {
+		struct peer_dom *d = &c->doms[c->n_doms];
+		unsigned long long v = 0;
+
+		if (virt_domain_get_uuid_string(recs[i]->dom, d->uuid))
+			continue;
+		if (virTypedParamsGetULLong(recs[i]->params, recs[i]->nparams, "cpu.time", &v) == 1)
+			d->cpu_ns = v;
+		v = 0;
+		if (virTypedParamsGetULLong(recs[i]->params, recs[i]->nparams, "balloon.maximum",
+					    &v) == 1)
+			d->memory_bytes = (uint64_t)v << 10; /* KiB */
+		c->n_doms++;
+	}
+	c->have_doms = true;
+	c->doms_taken_ns = util_monotonic_ns();
+cleanup:
+	virt_domain_stats_free(recs);
+}
+
 static int poll_run(virConnectPtr conn, void *arg)
 {
 	struct poll_call *c = arg;
@@ -60,7 +112,45 @@ static int poll_run(virConnectPtr conn, void *arg)
 	err = virt_node_get_info(conn, &c->info);
 	if (!err)
 		err = virt_node_get_free_memory(conn, &c->free_bytes);
+	if (!err)
+		read_domains(conn, c);
 	return err;
+}
+
+static void poll_free(void *arg)
+{
+	struct poll_call *c = arg;
+
+	free(c->doms);
+	free(c);
+}
+
+/*
+ * Loop: the CPUs the peer's domains used since the previous read, from
+ * the domains present in both (one that left or arrived between them
+ * would count its whole life).
+ */
+static void take_domains(struct peer *p, struct poll_call *c)
+{
+	if (!c->have_doms)
+		return;
+	if (p->have_doms && c->doms_taken_ns > p->doms_taken_ns) {
+		uint64_t used_ns = 0;
+
+		for (size_t i = 0; i < c->n_doms; i++)
+			for (size_t k = 0; k < p->n_doms; k++)
+				if (!strcmp(c->doms[i].uuid, p->doms[k].uuid) &&
+				    c->doms[i].cpu_ns >= p->doms[k].cpu_ns)
+					used_ns += c->doms[i].cpu_ns - p->doms[k].cpu_ns;
+		p->cpu_used = (double)used_ns / (double)(c->doms_taken_ns - p->doms_taken_ns);
+		p->load_known = true;
+	}
+	free(p->doms);
+	p->doms = c->doms;
+	p->n_doms = c->n_doms;
+	c->doms = NULL;
+	p->have_doms = true;
+	p->doms_taken_ns = c->doms_taken_ns;
 }
 
 static void poll_failed(struct peer *p, const char *err)
@@ -98,13 +188,14 @@ static void poll_done(int result, const char *err, void *arg)
 	p->cpu_mhz = c->info.mhz;
 	p->memory_bytes = (uint64_t)c->info.memory << 10; /* KiB */
 	p->free_memory_bytes = c->free_bytes;
+	take_domains(p, c);
 }
 
 static const struct vconn_call poll_call = {
 	.what = "virNodeGetInfo",
 	.run = poll_run,
 	.done = poll_done,
-	.release = free,
+	.release = poll_free,
 };
 
 static void poll_one(struct peer *p)
@@ -157,6 +248,7 @@ static void peer_free(struct peer *p)
 	if (p->in_flight)
 		p->in_flight->p = NULL;
 	vconn_close(p->vc);
+	free(p->doms);
 	free(p->name);
 	free(p->uri);
 	free(p);
@@ -186,6 +278,8 @@ static int peer_start(struct peer **out, const struct conf_peer *cp)
 	*out = p;
 	p->name = strdup(cp->name);
 	p->uri = strdup(cp->uri);
+	p->cap_cpus = cp->cpus;
+	p->cap_memory_bytes = cp->memory_bytes;
 	if (!p->name || !p->uri)
 		return -ENOMEM;
 	o.uri = p->uri;
@@ -222,6 +316,8 @@ int peer_reconfigure(const struct conf_peer *cps, size_t n)
 			log_info("peer '%s' (%s) added", cps[i].name, cps[i].uri);
 			continue;
 		}
+		keep->cap_cpus = cps[i].cpus;
+		keep->cap_memory_bytes = cps[i].memory_bytes;
 		peers[i] = keep;
 	}
 	if (err) {
@@ -377,4 +473,48 @@ void peer_fill_json(const char *name, struct json_object *obj)
 	ADD(obj, "polls_failed", json_object_new_int64((int64_t)p->polls_failed));
 	ADD(obj, "timeouts", json_object_new_int64((int64_t)vconn_timeouts(p->vc)));
 	ADD(obj, "last_error", json_object_new_string(p->last_error));
+	ADD(obj, "domains", json_object_new_int64((int64_t)p->n_doms));
+	ADD(obj, "cpu_used", p->load_known ? json_object_new_double(p->cpu_used) : NULL);
+	ADD(obj, "capacity_cpus", p->cap_cpus ? json_object_new_int64(p->cap_cpus) : NULL);
+	ADD(obj, "capacity_memory_bytes",
+	    p->cap_memory_bytes ? json_object_new_int64((int64_t)p->cap_memory_bytes) : NULL);
+}
+
+/* ---- what the planner reads ------------------------------------------------- */
+
+size_t peer_count(void)
+{
+	return ps.inited ? ps.n_peers : 0;
+}
+
+int peer_state_get(size_t i, struct peer_state *out)
+{
+	const struct peer *p;
+	uint64_t doms_mem = 0;
+
+	if (!ps.inited || i >= ps.n_peers)
+		return -ENOENT;
+	p = ps.peers[i];
+	memset(out, 0, sizeof(*out));
+	out->name = p->name;
+	out->connected = vconn_connected(p->vc);
+	out->answered = p->last_ok_ms != 0;
+	out->age_ms = p->last_ok_ms ? loop_now_ms() - p->last_ok_ms : 0;
+	out->failing = p->failing;
+	for (size_t k = 0; k < p->n_doms; k++)
+		doms_mem += p->doms[k].memory_bytes;
+	out->n_domains = (uint32_t)p->n_doms;
+	out->domains_memory_bytes = doms_mem;
+	out->cpus = p->cap_cpus ? p->cap_cpus : p->cpus;
+	out->memory_bytes = p->cap_memory_bytes ? p->cap_memory_bytes : p->memory_bytes;
+	/* a capacity of the configuration's: what its domains leave of it */
+	if (p->cap_memory_bytes)
+		out->free_memory_bytes = p->cap_memory_bytes > doms_mem ?
+						 p->cap_memory_bytes - doms_mem :
+						 0;
+	else
+		out->free_memory_bytes = p->free_memory_bytes;
+	out->load_known = p->load_known;
+	out->cpu_used = p->cpu_used;
+	return 0;
 }

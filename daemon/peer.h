@@ -2,9 +2,10 @@
 /*
  * peer: the other hosts, as far as tided knows them today.  Owns a vconn to
  * each configured peer (key peers) and the last node figures read from it
- * (virNodeGetInfo, virNodeGetFreeMemory, every peer_poll_ms, on vconn's
- * workers), with their age and the last error.  Load, capacity and the
- * admission of incoming VMs come with the peers module proper.
+ * (virNodeGetInfo, virNodeGetFreeMemory, and its running domains' CPU time
+ * and memory, virConnectGetAllDomainStats, every peer_poll_ms, on vconn's
+ * workers), with their age and the last error: what the planner knows of
+ * a destination.  The destination itself admits or refuses (admit.h).
  */
 #ifndef TIDE_PEER_H
 #define TIDE_PEER_H
@@ -52,5 +53,25 @@ void peer_fill_json(const char *name, struct json_object *obj);
  */
 typedef void (*peer_locate_fn)(const char *name, void *arg);
 int peer_locate(const char *uuid, peer_locate_fn cb, void *arg) __tide_must_check;
+
+/* What the planner reads of peer i (0 .. peer_count() - 1). */
+struct peer_state {
+	const char *name; /* valid until the next reconfiguration */
+	bool connected;
+	bool answered;	 /* read at least once */
+	bool failing;	 /* the last read failed */
+	uint64_t age_ms; /* of the last good read */
+	uint32_t cpus;	 /* capacity: the peer's conf cpus, else its node's */
+	uint64_t memory_bytes;
+	/* free: with a conf memory_mib, that less its domains' memory (a
+	 * testbed's hosts share one machine); else the node's free memory */
+	uint64_t free_memory_bytes;
+	bool load_known; /* two reads of its domains */
+	double cpu_used; /* CPUs its running domains used between them */
+	uint32_t n_domains;
+	uint64_t domains_memory_bytes;
+};
+size_t peer_count(void);
+int peer_state_get(size_t i, struct peer_state *out) __tide_must_check;
 
 #endif /* TIDE_PEER_H */

@@ -93,6 +93,11 @@ int virt_domain_migrate_start_post_copy(virDomainPtr dom) __tide_must_check;
 int virt_domain_set_metadata(virDomainPtr dom, const char *xml, const char *key,
 			     const char *uri) __tide_must_check;
 int virt_domain_is_persistent(virDomainPtr dom, bool *persistent) __tide_must_check;
+/* virConnectGetAllDomainStats (a peer's domains); free with virt_domain_stats_free */
+int virt_connect_get_all_domain_stats(virConnectPtr conn, unsigned int stats, unsigned int flags,
+				      virDomainStatsRecordPtr **records,
+				      int *n_records) __tide_must_check;
+void virt_domain_stats_free(virDomainStatsRecordPtr *records);
 
 /*
  * Dirty-rate calculation (virDomainStartDirtyRateCalc): seconds >= 1, flags

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * virt_mig: virt's adapters for driving a migration (virt.h): start it,
- * change it while it runs, end it.  Split from virt.c, whose error
- * sentences (virt_int.h) they share.
+ * virt_mig: virt's adapters for moving VMs (virt.h): start a migration,
+ * change it while it runs, end it, and read the domains of a peer it
+ * could go to.  Split from virt.c, whose error sentences (virt_int.h)
+ * they share.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -61,4 +62,21 @@ int virt_domain_is_persistent(virDomainPtr dom, bool *persistent)
 		return FAIL("cannot tell whether domain '%s' is persistent", virt_dom_name(dom));
 	*persistent = r == 1;
 	return 0;
+}
+
+int virt_connect_get_all_domain_stats(virConnectPtr conn, unsigned int stats, unsigned int flags,
+				      virDomainStatsRecordPtr **records, int *n_records)
+{
+	int n = virConnectGetAllDomainStats(conn, stats, records, flags);
+
+	if (n < 0)
+		return FAIL("cannot read the domains' statistics");
+	*n_records = n;
+	return 0;
+}
+
+void virt_domain_stats_free(virDomainStatsRecordPtr *records)
+{
+	if (records)
+		virDomainStatsRecordListFree(records);
 }

@@ -11,6 +11,7 @@
 #define TIDE_VM_H
 
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -31,6 +32,23 @@ struct vm_tap {
 	char mac[VM_MAC_BYTES]; /* "" if unknown */
 };
 
+/*
+ * The operator's wishes for a VM, from its domain XML:
+ *   <metadata>
+ *     <tide:policy xmlns:tide="urn:tide:policy:1" pinned="yes"
+ *                  max_downtime_ms="500" priority="10"/>
+ *   </metadata>
+ * (its own namespace: tided writes <move/> under urn:tide:1 before a
+ * migration, and libvirt keeps one element per namespace).
+ */
+#define VM_POLICY_NS "urn:tide:policy:1"
+struct vm_policy {
+	bool pinned;		  /* never moved by the planner */
+	uint32_t max_downtime_ms; /* 0: migration_max_downtime_ms */
+	int32_t priority;	  /* higher: moved later */
+	char error[128];	  /* "" or why the element was ignored */
+};
+
 struct vm_desc {
 	char uuid[VM_UUID_BYTES]; /* lower case, with dashes */
 	char *name;
@@ -44,6 +62,7 @@ struct vm_desc {
 	uint32_t n_threads;
 	struct vm_tap *taps;
 	uint32_t n_taps;
+	struct vm_policy policy;
 };
 
 /* Deep copy / release of a vm_desc's members (the struct is the caller's). */
