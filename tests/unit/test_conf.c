@@ -74,7 +74,8 @@ static const char good_conf[] =
 	"kvm_stats = false;\n"
 	"log_level = \"debug\";\n"
 	"peers = ( { name = \"h2\"; uri = \"qemu+tcp://10.0.0.2/system\"; },\n"
-	"          { name = \"h3\"; uri = \"qemu+tcp://10.0.0.3/system\"; } );\n";
+	"          { name = \"h3\"; uri = \"qemu+tcp://10.0.0.3/system\"; cpus = 4;\n"
+	"            memory_mib = 8192; } );\n";
 
 static void test_good_file_with_every_key(void **state)
 {
@@ -109,6 +110,9 @@ static void test_good_file_with_every_key(void **state)
 	assert_string_equal(c->peers[0].name, "h2");
 	assert_string_equal(c->peers[0].uri, "qemu+tcp://10.0.0.2/system");
 	assert_string_equal(c->peers[1].name, "h3");
+	assert_int_equal(c->peers[0].cpus, 0);
+	assert_int_equal(c->peers[1].cpus, 4);
+	assert_int_equal(c->peers[1].memory_bytes, 8192ull << 20);
 	conf_free(c);
 	free(path);
 }
@@ -206,7 +210,13 @@ static void test_unknown_key(void **state)
 		     "tided.conf:3: unknown setting 'tik_ms'; did you mean 'tick_ms'?");
 	expect_error("flux_capacitor = true;\n", "tided.conf:1: unknown setting 'flux_capacitor'");
 	expect_error("peers = ( { name = \"h2\"; uri = \"x\"; port = 5; } );\n",
-		     "tided.conf:1: unknown setting 'port' in peer 1 (a peer has 'name' and 'uri')");
+		     "tided.conf:1: unknown setting 'port' in peer 1 (a peer has 'name', 'uri', "
+		     "and optionally 'cpus' and 'memory_mib')");
+	expect_error("peers = ( { name = \"h2\"; uri = \"x\"; cpus = 0; } );\n",
+		     "tided.conf:1: peer 'cpus' must be an integer between 1 and 65536, got 0");
+	expect_error("peers = ( { name = \"h2\"; uri = \"x\"; memory_mib = \"lots\"; } );\n",
+		     "tided.conf:1: peer 'memory_mib' must be an integer between 1 and 2147483648, "
+		     "got \"lots\"");
 }
 
 static void test_wrong_type(void **state)

@@ -176,6 +176,46 @@ static void test_parse_units_and_defaults(void **state)
 	}
 }
 
+/* The operator's policy; a bad one is ignored with why, and another
+ * namespace's <policy> is not tide's. */
+static void test_parse_policy(void **state)
+{
+	static const struct {
+		const char *md;
+		bool pinned;
+		uint32_t max_downtime_ms;
+		int32_t priority;
+		const char *error;
+	} cases[] = {
+		{ "", false, 0, 0, "" },
+		{ "<metadata><t:policy xmlns:t='urn:tide:policy:1' pinned='yes' "
+		  "max_downtime_ms='500' priority='-3'/></metadata>",
+		  true, 500, -3, "" },
+		{ "<metadata><policy xmlns='urn:other' pinned='yes'/></metadata>", false, 0, 0, "" },
+		{ "<metadata><t:policy xmlns:t='urn:tide:policy:1' pinned='maybe'/></metadata>",
+		  false, 0, 0, "pinned='maybe' is neither 'yes' nor 'no'" },
+		{ "<metadata><t:policy xmlns:t='urn:tide:policy:1' pinned='yes' "
+		  "max_downtime_ms='0'/></metadata>",
+		  false, 0, 0, "max_downtime_ms='0' is not an integer from 1 to 60000" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct vm_desc d = { 0 };
+		char xml[512], err[256] = "";
+
+		snprintf(xml, sizeof(xml),
+			 "<domain><name>a</name>"
+			 "<uuid>11111111-2222-3333-4444-555555555555</uuid>%s</domain>",
+			 cases[i].md);
+		assert_int_equal(inv_parse_domain_xml(xml, &d, err, sizeof(err)), 0);
+		assert_int_equal(d.policy.pinned, cases[i].pinned);
+		assert_int_equal(d.policy.max_downtime_ms, cases[i].max_downtime_ms);
+		assert_int_equal(d.policy.priority, cases[i].priority);
+		assert_string_equal(d.policy.error, cases[i].error);
+		vm_desc_clear(&d);
+	}
+}
+
 static void test_parse_garbage_is_an_error(void **state)
 {
 	static const struct {
@@ -588,6 +628,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_live_xml),
 		cmocka_unit_test(test_parse_units_and_defaults),
+		cmocka_unit_test(test_parse_policy),
 		cmocka_unit_test(test_parse_garbage_is_an_error),
 		cmocka_unit_test(test_qemu_pid_and_vcpu_threads),
 		cmocka_unit_test_setup_teardown(test_initial_inventory, setup, teardown),
