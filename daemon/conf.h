@@ -94,6 +94,9 @@ struct tide_conf {
 	uint32_t migration_escalate_pct;	 /* behind: past this % of the predicted time */
 	uint32_t migration_escalate_slack_ms;	 /* ... plus this */
 	uint32_t migration_escalate_interval_ms; /* between two escalation steps */
+	char *hooks_dir;			 /* reaction hooks; "": none */
+	uint32_t hook_timeout_ms;		 /* a hook still running after is killed */
+	uint32_t hook_max_running;		 /* events whose hooks run at once */
 	enum log_level log_level;
 	struct conf_peer *peers;
 	size_t n_peers;

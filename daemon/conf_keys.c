@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conf_int.h"
+#include "react.h"
 
 static const char *const cpu_source_names[] = { "auto", "raw_tp", "proc", NULL };
 static const char *const net_source_names[] = { "auto", "tcx", "tc", "netlink", NULL };
@@ -82,6 +83,12 @@ const struct key conf_keys[] = {
 	  true, NULL, NULL, 3000 },
 	{ "migration_escalate_interval_ms", KEY_MS, FIELD(migration_escalate_interval_ms), 100,
 	  3600000, true, NULL, NULL, 2000 },
+	/* reaction hooks (react.h) */
+	{ "hooks_dir", KEY_OPT_PATH, FIELD(hooks_dir), 0, 0, true, NULL, REACT_HOOKS_DIR_DEFAULT, 0 },
+	{ "hook_timeout_ms", KEY_MS, FIELD(hook_timeout_ms), 100, 3600000, true, NULL, NULL,
+	  REACT_TIMEOUT_MS_DEFAULT },
+	{ "hook_max_running", KEY_UINT, FIELD(hook_max_running), 1, 64, true, NULL, NULL,
+	  REACT_MAX_RUNNING_DEFAULT },
 	{ "log_level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0, true, NULL, NULL, LOG_LEVEL_INFO },
 	{ "peers", KEY_PEERS, FIELD(peers), 0, 0, true, NULL, NULL, 0 },
 };
@@ -111,6 +118,7 @@ void conf_free(struct tide_conf *c)
 	free(c->state_dir);
 	free(c->libvirt_run_dir);
 	free(c->textfile_dir);
+	free(c->hooks_dir);
 	for (size_t i = 0; i < c->n_peers; i++) {
 		free(c->peers[i].name);
 		free(c->peers[i].uri);

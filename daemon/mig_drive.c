@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <libvirt/libvirt.h>
 
@@ -59,6 +60,7 @@
 #include "loop.h"
 #include "mig.h"
 #include "mig_int.h"
+#include "react.h"
 #include "store.h"
 #include "util.h"
 #include "vconn.h"
@@ -254,12 +256,48 @@ const char *mig_drive_ending(struct mig_active *a)
 	return d->call_err[0] ? d->call_err : NULL;
 }
 
+/* The reaction hooks' event: vm-moved, or migration-failed with why. */
+static void react_to(const struct mig_drive *d, const struct mig_record *r)
+{
+	char down[24], total[24];
+
+	if (r->result == MIG_COMPLETED) {
+		struct react_var v[] = { { "VM", r->domain },	  { "UUID", r->uuid },
+					 { "SOURCE", "" },	  { "DESTINATION", d->dest },
+					 { "DOWNTIME_MS", down }, { "TOTAL_TIME_MS", total } };
+		char self[256];
+
+		if (gethostname(self, sizeof(self)))
+			snprintf(self, sizeof(self), "localhost");
+		self[sizeof(self) - 1] = '\0';
+		v[2].value = self;
+		snprintf(down, sizeof(down), "%llu", (unsigned long long)r->act.downtime_ms);
+		snprintf(total, sizeof(total), "%llu", (unsigned long long)r->act.time_elapsed_ms);
+		if (react_event("vm-moved", v, ARRAY_SIZE(v)))
+			log_warn("migration %llu: the vm-moved hooks could not be queued",
+				 (unsigned long long)r->id);
+		return;
+	}
+	{
+		struct react_var v[] = { { "VM", r->domain },
+					 { "UUID", r->uuid },
+					 { "DESTINATION", d->dest },
+					 { "REASON",
+					   r->error[0] ? r->error : mig_result_name(r->result) } };
+
+		if (react_event("migration-failed", v, ARRAY_SIZE(v)))
+			log_warn("migration %llu: the migration-failed hooks could not be queued",
+				 (unsigned long long)r->id);
+	}
+}
+
 void mig_drive_ended(struct mig_active *a)
 {
 	struct mig_drive *d = a->drive;
 
 	if (!d)
 		return;
+	react_to(d, a->rec);
 	a->drive = NULL;
 	d->act = NULL;
 	if (d->done)

@@ -13,6 +13,7 @@
 #include "lag.h"
 #include "peer.h"
 #include "sources.h"
+#include "react.h"
 #include "status.h"
 #include "store.h"
 #include "util.h"
@@ -49,6 +50,23 @@ int status_fill(struct json_object *reply)
 	ADD(reply, "textfile_dir", json_object_new_string(c->textfile_dir));
 	ADD(reply, "textfile_interval_ms", json_object_new_int64(c->textfile_interval_ms));
 	ADD(reply, "log_level", json_object_new_string(log_level_name(c->log_level)));
+	{
+		struct json_object *h = json_object_new_object();
+		struct react_stats rs;
+
+		react_stats(&rs);
+		if (h) {
+			ADD(h, "dir", json_object_new_string(c->hooks_dir ? c->hooks_dir : ""));
+			ADD(h, "runs", json_object_new_int64((int64_t)rs.runs));
+			ADD(h, "ok", json_object_new_int64((int64_t)rs.ok));
+			ADD(h, "failed", json_object_new_int64((int64_t)rs.failed));
+			ADD(h, "timed_out", json_object_new_int64((int64_t)rs.timed_out));
+			ADD(h, "skipped", json_object_new_int64((int64_t)rs.skipped));
+			ADD(h, "dropped", json_object_new_int64((int64_t)rs.queued_dropped));
+			ADD(h, "running", json_object_new_int64(rs.running));
+			ADD(reply, "hooks", h);
+		}
+	}
 	peers = json_object_new_array();
 	for (size_t i = 0; peers && i < c->n_peers; i++) {
 		struct json_object *p = json_object_new_object();

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mig.h"
+#include "react.h"
 #include "sources.h"
 #include "store.h"
 #include "textfile.h"
@@ -195,6 +196,7 @@ int textfile_build(struct prom *p)
 	vm_gauge(p, "tide_vm_memory_bytes", "Memory size of the VM (libvirt <memory>).", true);
 	vm_gauge(p, "tide_vm_vcpus", "vCPUs of the VM.", false);
 	mig_fill_prom(p);
+	react_fill_prom(p);
 	dirty_gauge(p, "tide_vm_dirty_rate_bytes_per_second",
 		    "Rate the VM dirties memory: distinct bytes written in the shortest window "
 		    "measured, over that window (a lower bound when the working set filled it).",

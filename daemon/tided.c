@@ -38,6 +38,7 @@
 #include "net.h"
 #include "peer.h"
 #include "predict.h"
+#include "react.h"
 #include "show.h"
 #include "status.h"
 #include "textfile.h"
@@ -267,6 +268,13 @@ static void apply_log_level(const struct tide_conf *c, void *arg)
 	log_set_level(env.debug ? LOG_LEVEL_DEBUG : c->log_level);
 }
 
+static void react_opts_of(const struct tide_conf *c, struct react_opts *o)
+{
+	o->hooks_dir = c->hooks_dir;
+	o->timeout_ms = c->hook_timeout_ms;
+	o->max_running = c->hook_max_running;
+}
+
 /* reloadable keys the running modules follow */
 static void apply_reload(const struct tide_conf *c, void *arg)
 {
@@ -281,6 +289,13 @@ static void apply_reload(const struct tide_conf *c, void *arg)
 	if (lag_set_interval(c->tick_ms) && c->tick_ms)
 		log_debug("lag: tick not followed");
 	peer_reconfigure(c->peers, c->n_peers);
+	{
+		struct react_opts o;
+
+		react_opts_of(c, &o);
+		if (react_reconfigure(&o))
+			log_err("cannot follow the new hooks_dir '%s'", c->hooks_dir);
+	}
 }
 
 static void on_reload(void *arg)
@@ -473,6 +488,14 @@ static int start_peer(void)
 	return peer_init(&o);
 }
 
+static int start_react(void)
+{
+	struct react_opts o;
+
+	react_opts_of(conf_get(), &o);
+	return react_init(&o);
+}
+
 static int start_lag(void)
 {
 	return lag_init(conf_get()->tick_ms);
@@ -502,6 +525,8 @@ static const struct module modules[] = {
 	/* after inv: it probes the VMs the store holds, on its own connection */
 	{ "dirty", dirty_init, dirty_fini },
 	{ "peer", start_peer, peer_fini },
+	/* before mig and the planner, whose events run the hooks */
+	{ "react", start_react, react_fini },
 	{ "prom", textfile_init, textfile_fini },
 	{ "ctl", start_ctl, ctl_fini },
 	{ "status", status_init, status_fini },
