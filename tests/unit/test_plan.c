@@ -997,7 +997,7 @@ static void test_higher_high_never_more_moves(void **state)
 			F.hosts[d].cpu_used = 0.2 + lcg() * 0.8;
 		}
 		for (uint32_t v = 0; v < n_vms; v++) {
-			char name[8];
+			char name[16];
 
 			snprintf(name, sizeof(name), "v%u", v);
 			vm(v, name, 0.2 + lcg() * 1.3, (uint64_t)(256 + lcg() * 1792) * MiB);
