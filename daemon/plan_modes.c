@@ -59,7 +59,7 @@ static void say_move(const struct plan_ctx *c, struct plan_result *out, const ch
 			 m->downtime_limit_ms);
 	else if (m->remedy == PLAN_REMEDY_AUTO_CONVERGE)
 		snprintf(remedy, sizeof(remedy), ", with auto-converge");
-	plan_say(out, "%s '%s' to '%s' (downtime %llu ms, %.1f MiB, relief %.2f%s)", verb,
+	plan_say(out, "%s '%s' to '%s' (downtime %llu ms, %.1f MiB, relief %.3f%s)", verb,
 		 vm_name(c, m->vm).s, host_name(c, m->dst).s, (unsigned long long)m->cost.downtime_ms,
 		 (double)m->cost.bytes_sent / MIB, m->relief, remedy);
 }
