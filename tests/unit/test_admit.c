@@ -30,11 +30,13 @@
 #include "../../hooks/qemu_hook_xml.c"
 #include "admit.h"
 #include "admit_int.h"
+#include "cli_admit.h"
 #include "conf.h"
 #include "ctl.h"
 #include "log.h"
 #include "loop.h"
 #include "prom.h"
+#include "reply.h"
 
 #define WATCHDOG_MS 20000
 #define MIB (1ull << 20)
@@ -500,6 +502,35 @@ static void test_metrics_and_status(void **state)
 	json_object_put(st);
 }
 
+static void test_tidectl_prints_the_list(void **state)
+{
+	struct json_object *l;
+	struct reply r;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	fake.c.memory_bytes = 1000 * MIB;
+	expect_admit("web-1", UUID_A, 512, 1, 0.25);
+	expect_refusal("web-2", UUID_B, 512, 1, 0.1, "488 MiB free");
+	l = list();
+	reply_adopt(&r, "admit list", l);
+	out = open_memstream(&text, &len);
+	assert_non_null(out);
+	cli_show_admissions(out, &r);
+	fclose(out);
+	/* every member the printer reads is in the reply */
+	assert_int_equal(reply_check(&r), 0);
+	print_message("%s", text);
+	assert_non_null(strstr(text, "admission on h3: checked;"));
+	assert_non_null(strstr(text, "memory:    488 MiB free of 1000 MiB"));
+	assert_non_null(strstr(text, "admitted 1, refused 1;"));
+	assert_non_null(strstr(text, "last refusal: tide on h3 refused VM 'web-2'"));
+	assert_non_null(strstr(text, "web-1 reserved  512 MiB    0.25 (metadata)"));
+	reply_free(&r);
+	free(text);
+}
+
 /* ---- the configuration keys ------------------------------------------------------ */
 
 static void test_conf_keys(void **state)
@@ -849,6 +880,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_asking_again_replaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests_are_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_and_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tidectl_prints_the_list, setup, teardown),
 		cmocka_unit_test(test_conf_keys),
 		cmocka_unit_test(test_xml_libvirts_form),
 		cmocka_unit_test(test_xml_units_and_defaults),
