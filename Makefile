@@ -23,6 +23,8 @@ include Kbuild-helpers/bpftests.mk
 include Kbuild-helpers/unit.mk
 include Kbuild-helpers/tests.mk
 include Kbuild-helpers/lint.mk
+# after lint.mk: it adds the hook to the format and lint checks
+include Kbuild-helpers/hooks.mk
 
 .DEFAULT_GOAL := all
 .PHONY: all deps guest clean distclean

@@ -51,6 +51,12 @@ enum conf_net_source {
 const char *conf_cpu_source_name(enum conf_cpu_source s);
 const char *conf_net_source_name(enum conf_net_source s);
 
+/* what tide-qemu-hook does when tided cannot answer (admission_when_unreachable) */
+enum conf_unreachable {
+	CONF_UNREACHABLE_ADMIT, /* a stopped tided must not stop libvirt receiving VMs */
+	CONF_UNREACHABLE_REFUSE,
+};
+
 struct conf_peer {
 	char *name; /* short host name, as tidectl shows it */
 	char *uri;  /* libvirt URI of that host */
@@ -97,6 +103,11 @@ struct tide_conf {
 	char *hooks_dir;			 /* reaction hooks; "": none */
 	uint32_t hook_timeout_ms;		 /* a hook still running after is killed */
 	uint32_t hook_max_running;		 /* events whose hooks run at once */
+	bool admit_enabled;		      /* false: every incoming VM admitted unchecked */
+	uint32_t host_memory_mib;	      /* memory VMs may use here; 0: MemTotal */
+	uint32_t admit_reserve_memory_mib;    /* of it, never given to VMs */
+	uint32_t admit_timeout_ms;	      /* a reservation whose VM does not come */
+	enum conf_unreachable admission_when_unreachable; /* read by the hook */
 	enum log_level log_level;
 	struct conf_peer *peers;
 	size_t n_peers;

@@ -13,6 +13,7 @@
 
 static const char *const cpu_source_names[] = { "auto", "raw_tp", "proc", NULL };
 static const char *const net_source_names[] = { "auto", "tcx", "tc", "netlink", NULL };
+static const char *const unreachable_names[] = { "admit", "refuse", NULL };
 
 const char *conf_cpu_source_name(enum conf_cpu_source s)
 {
@@ -89,6 +90,22 @@ const struct key conf_keys[] = {
 	  REACT_TIMEOUT_MS_DEFAULT },
 	{ "hook_max_running", KEY_UINT, FIELD(hook_max_running), 1, 64, true, NULL, NULL,
 	  REACT_MAX_RUNNING_DEFAULT },
+	/* admission of incoming migrations (admit.h, tide-qemu-hook) */
+	{ "admit_enabled", KEY_BOOL, FIELD(admit_enabled), 0, 0, true, NULL, NULL, true },
+	/*
+	 * MiB, not bytes: libconfig 1.5 (Debian 12) wraps an integer of more
+	 * than 32 bits written without its L suffix, silently (9 GiB in bytes
+	 * reads as 1 GiB).  0: the machine's MemTotal; a testbed host gets room
+	 * for so many guests.
+	 */
+	{ "host_memory_mib", KEY_UINT, FIELD(host_memory_mib), 0, 1 << 30, true, NULL, NULL, 0 },
+	{ "admit_reserve_memory_mib", KEY_UINT, FIELD(admit_reserve_memory_mib), 0, 1 << 30, true,
+	  NULL, NULL, 1024 },
+	{ "admit_timeout_ms", KEY_MS, FIELD(admit_timeout_ms), 1000, 86400000, true, NULL, NULL,
+	  120000 },
+	/* tided never reads it: tide-qemu-hook does, from this file */
+	{ "admission_when_unreachable", KEY_CHOICE, FIELD(admission_when_unreachable), 0, 0, true,
+	  unreachable_names, NULL, CONF_UNREACHABLE_ADMIT },
 	{ "log_level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0, true, NULL, NULL, LOG_LEVEL_INFO },
 	{ "peers", KEY_PEERS, FIELD(peers), 0, 0, true, NULL, NULL, 0 },
 };

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "collect.h"
 #include "sources.h"
 #include "conf.h"
@@ -529,6 +530,8 @@ static const struct module modules[] = {
 	{ "react", start_react, react_fini },
 	{ "prom", textfile_init, textfile_fini },
 	{ "ctl", start_ctl, ctl_fini },
+	/* after ctl (its commands), collect and inv (the figures it admits by) */
+	{ "admit", admit_host_init, admit_host_fini },
 	{ "status", status_init, status_fini },
 	{ "show", show_init, show_fini },
 	{ "predict", predict_init, predict_fini },

@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "cli_migrate.h"
+#include "cli_admit.h"
 #include "cli_plan.h"
 #include "cli_show.h"
 #include "ctl_client.h"
@@ -297,15 +298,22 @@ static int do_host_help(int argc, char **argv)
 	}
 	fprintf(cli.out,
 		"Usage: %1$s [OPTIONS] host show\n"
+		"       %1$s [OPTIONS] host admissions\n"
 		"       %1$s host help\n"
 		"\n"
 		"       show      this host: CPUs, memory, load, the VMs' sums, which\n"
-		"                 collectors run, what collecting costs, libvirt.\n",
+		"                 collectors run, what collecting costs, libvirt.\n"
+		"       admissions\n"
+		"                 incoming migrations: the reservations held for VMs on\n"
+		"                 their way here, what was admitted and refused, the room.\n",
 		cli.bin_name);
 	return 0;
 }
 
-static const struct cmd host_cmds[] = { { "show", do_host_show }, { "help", do_host_help }, { 0 } };
+static const struct cmd host_cmds[] = { { "show", do_host_show },
+					{ "admissions", do_host_admissions },
+					{ "help", do_host_help },
+					{ 0 } };
 
 static int do_host(int argc, char **argv)
 {
@@ -494,6 +502,8 @@ static int do_help(int argc, char **argv)
 		"       vm show [NAME|UUID]\n"
 		"                 the VMs: CPU, run-queue wait, network; one in full\n"
 		"       host show this host: capacity, load, collectors, collection cost\n"
+		"       host admissions\n"
+		"                 incoming migrations admitted, refused, reserved\n"
 		"       migration list | show ID\n"
 		"                 the migrations recorded: predicted against actual\n"
 		"       plan [NAME [HOST]]\n"
