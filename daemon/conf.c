@@ -239,6 +239,27 @@ static int check_ms(const struct ctx *x, const struct key *k, const config_setti
 		       (long long)k->min, (long long)k->max, got);
 }
 
+/* A number (0.8, or 1 for 1.0) within the key's bounds, in thousandths. */
+static int check_ratio(const struct ctx *x, const struct key *k, const config_setting_t *s,
+		       struct tide_conf *c)
+{
+	char got[QUOTE_MAX_BYTES + 16];
+	int type = config_setting_type(s);
+	double v = -1;
+
+	if (type == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
+		v = (double)config_setting_get_int64(s);
+	if (v >= (double)k->min / 1000.0 && v <= (double)k->max / 1000.0) {
+		*(double *)(void *)((char *)c + k->offset) = v;
+		return 0;
+	}
+	describe(s, got, sizeof(got));
+	return fail_at(x, s, "'%s' must be a number between %g and %g, got %s", k->name,
+		       (double)k->min / 1000.0, (double)k->max / 1000.0, got);
+}
+
 static int check_uint(const struct ctx *x, const struct key *k, const config_setting_t *s,
 		      struct tide_conf *c)
 {
@@ -447,6 +468,9 @@ static int parse_tree(const struct ctx *x, config_t *cfg, struct tide_conf *c)
 			break;
 		case KEY_BOOL:
 			err = check_bool(x, k, s, c);
+			break;
+		case KEY_RATIO:
+			err = check_ratio(x, k, s, c);
 			break;
 		case KEY_CHOICE:
 			err = check_choice(x, k, s, c);

@@ -100,13 +100,19 @@ struct tide_conf {
 	uint32_t migration_escalate_pct;	 /* behind: past this % of the predicted time */
 	uint32_t migration_escalate_slack_ms;	 /* ... plus this */
 	uint32_t migration_escalate_interval_ms; /* between two escalation steps */
-	char *hooks_dir;			 /* reaction hooks; "": none */
-	uint32_t hook_timeout_ms;		 /* a hook still running after is killed */
-	uint32_t hook_max_running;		 /* events whose hooks run at once */
-	bool admit_enabled;		      /* false: every incoming VM admitted unchecked */
-	uint32_t host_memory_mib;	      /* memory VMs may use here; 0: MemTotal */
-	uint32_t admit_reserve_memory_mib;    /* of it, never given to VMs */
-	uint32_t admit_timeout_ms;	      /* a reservation whose VM does not come */
+	double plan_high, plan_low;		 /* the planner's thresholds (load ratio) */
+	uint32_t plan_hold_up_ms, plan_hold_down_ms, plan_ewma_ms;
+	uint32_t plan_cooldown_ms, plan_no_return_ms;
+	uint32_t plan_max_outgoing, plan_max_incoming, plan_max_peer_age_ms;
+	bool plan_consolidate;
+	bool plan_dry_run;		   /* decide and explain, move nothing */
+	char *hooks_dir;		   /* reaction hooks; "": none */
+	uint32_t hook_timeout_ms;	   /* a hook still running after is killed */
+	uint32_t hook_max_running;	   /* events whose hooks run at once */
+	bool admit_enabled;		   /* false: every incoming VM admitted unchecked */
+	uint32_t host_memory_mib;	   /* memory VMs may use here; 0: MemTotal */
+	uint32_t admit_reserve_memory_mib; /* of it, never given to VMs */
+	uint32_t admit_timeout_ms;	   /* a reservation whose VM does not come */
 	enum conf_unreachable admission_when_unreachable; /* read by the hook */
 	enum log_level log_level;
 	struct conf_peer *peers;

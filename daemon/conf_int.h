@@ -23,6 +23,7 @@ enum key_type {
 	KEY_MS,		 /* integer milliseconds in [min, max] */
 	KEY_UINT,	 /* integer in [min, max] (uint32_t) */
 	KEY_BOOL,	 /* true or false */
+	KEY_RATIO,	 /* a number (double) in [min, max] thousandths; def likewise */
 	KEY_CHOICE,	 /* one string of choices[], stored as its index (an enum) */
 	KEY_LOG_LEVEL,
 	KEY_PEERS,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conf_int.h"
+#include "plan.h"
 #include "react.h"
 
 static const char *const cpu_source_names[] = { "auto", "raw_tp", "proc", NULL };
@@ -84,6 +85,27 @@ const struct key conf_keys[] = {
 	  true, NULL, NULL, 3000 },
 	{ "migration_escalate_interval_ms", KEY_MS, FIELD(migration_escalate_interval_ms), 100,
 	  3600000, true, NULL, NULL, 2000 },
+	/* the planner (plan.h; tided.conf(5), PLANNER) */
+	{ "plan_high", KEY_RATIO, FIELD(plan_high), 100, 2000, true, NULL, NULL, 800 },
+	{ "plan_low", KEY_RATIO, FIELD(plan_low), 0, 1000, true, NULL, NULL, 300 },
+	{ "plan_hold_up_ms", KEY_MS, FIELD(plan_hold_up_ms), 0, 86400000, true, NULL, NULL,
+	  PLAN_DEFAULT_HOLD_UP_MS },
+	{ "plan_hold_down_ms", KEY_MS, FIELD(plan_hold_down_ms), 0, 86400000, true, NULL, NULL,
+	  PLAN_DEFAULT_HOLD_DOWN_MS },
+	{ "plan_ewma_ms", KEY_MS, FIELD(plan_ewma_ms), 0, 3600000, true, NULL, NULL,
+	  PLAN_DEFAULT_EWMA_MS },
+	{ "plan_cooldown_ms", KEY_MS, FIELD(plan_cooldown_ms), 0, 86400000, true, NULL, NULL,
+	  PLAN_DEFAULT_COOLDOWN_MS },
+	{ "plan_no_return_ms", KEY_MS, FIELD(plan_no_return_ms), 0, 86400000, true, NULL, NULL,
+	  PLAN_DEFAULT_NO_RETURN_MS },
+	{ "plan_max_outgoing", KEY_UINT, FIELD(plan_max_outgoing), 1, 64, true, NULL, NULL,
+	  PLAN_DEFAULT_MAX_OUTGOING },
+	{ "plan_max_incoming", KEY_UINT, FIELD(plan_max_incoming), 1, 64, true, NULL, NULL,
+	  PLAN_DEFAULT_MAX_INCOMING },
+	{ "plan_max_peer_age_ms", KEY_MS, FIELD(plan_max_peer_age_ms), 100, 86400000, true, NULL,
+	  NULL, PLAN_DEFAULT_MAX_PEER_AGE_MS },
+	{ "plan_consolidate", KEY_BOOL, FIELD(plan_consolidate), 0, 0, true, NULL, NULL, true },
+	{ "plan_dry_run", KEY_BOOL, FIELD(plan_dry_run), 0, 0, true, NULL, NULL, false },
 	/* reaction hooks (react.h) */
 	{ "hooks_dir", KEY_OPT_PATH, FIELD(hooks_dir), 0, 0, true, NULL, REACT_HOOKS_DIR_DEFAULT, 0 },
 	{ "hook_timeout_ms", KEY_MS, FIELD(hook_timeout_ms), 100, 3600000, true, NULL, NULL,
@@ -171,6 +193,9 @@ int conf_defaults(struct tide_conf **out)
 			break;
 		case KEY_BOOL:
 			*(bool *)(void *)f = k->def;
+			break;
+		case KEY_RATIO:
+			*(double *)(void *)f = (double)k->def / 1000.0;
 			break;
 		case KEY_CHOICE:
 			*(int *)(void *)f = (int)k->def;

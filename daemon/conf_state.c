@@ -124,6 +124,12 @@ static void keep_running_value(const struct key *k, struct tide_conf *cur, struc
 		snprintf(shown, sizeof(shown), "\"%s\"", k->choices[*(int *)was]);
 		*(int *)now = *(int *)was;
 		break;
+	case KEY_RATIO:
+		if (*(double *)was == *(double *)now)
+			return;
+		snprintf(shown, sizeof(shown), "%g", *(double *)was);
+		*(double *)now = *(double *)was;
+		break;
 	case KEY_LOG_LEVEL:
 	case KEY_PEERS:
 		return; /* always reloadable */

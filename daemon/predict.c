@@ -31,6 +31,7 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "ctrl.h"
 #include "dirty.h"
 #include "log.h"
 #include "predict.h"
@@ -319,6 +320,8 @@ static int cmd_plan(struct json_object *req, struct json_object *reply, void *ar
 		goto cleanup;
 	}
 	ADD(reply, "moves", arr);
+	/* the control loop's own decision and why, beside the costs */
+	ctrl_fill_json(reply);
 	for (size_t i = 0; i < n_dest; i++) {
 		/* one destination named, or none configured: its own row */
 		dests[i] = dest || !c->n_peers ? dest : c->peers[i].name;

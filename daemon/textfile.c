@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "ctrl.h"
 #include "dirty.h"
 #include "log.h"
 #include "loop.h"
@@ -197,6 +198,7 @@ int textfile_build(struct prom *p)
 	vm_gauge(p, "tide_vm_vcpus", "vCPUs of the VM.", false);
 	mig_fill_prom(p);
 	react_fill_prom(p);
+	ctrl_fill_prom(p);
 	dirty_gauge(p, "tide_vm_dirty_rate_bytes_per_second",
 		    "Rate the VM dirties memory: distinct bytes written in the shortest window "
 		    "measured, over that window (a lower bound when the working set filled it).",

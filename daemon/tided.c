@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "cpu.h"
 #include "ctl.h"
+#include "ctrl.h"
 #include "dirty.h"
 #include "feat.h"
 #include "inv.h"
@@ -290,6 +291,7 @@ static void apply_reload(const struct tide_conf *c, void *arg)
 	if (lag_set_interval(c->tick_ms) && c->tick_ms)
 		log_debug("lag: tick not followed");
 	peer_reconfigure(c->peers, c->n_peers);
+	ctrl_reconfigure();
 	{
 		struct react_opts o;
 
@@ -537,6 +539,8 @@ static const struct module modules[] = {
 	{ "predict", predict_init, predict_fini },
 	/* after ctl (its commands) and store (its predictions) */
 	{ "mig", mig_init, mig_fini },
+	/* the control loop: after everything it reads and drives */
+	{ "ctrl", ctrl_init, ctrl_fini },
 	/* last: it measures the running loop, not the start-up */
 	{ "lag", start_lag, lag_fini },
 };

@@ -210,3 +210,90 @@ bad:
 	json_object_put(req);
 	return -1;
 }
+
+/* ---- host drain / undrain ------------------------------------------------------ */
+
+static void show_drain(FILE *out, struct reply *r)
+{
+	struct json_object *d = reply_object(r, r->obj, "drain");
+	struct json_object *moves = d ? reply_array(r, d, "moves") : NULL;
+	char vm[NAME_BYTES], dest[NAME_BYTES], rem[32], t[32], dd[32], b[CLI_HUMAN_BYTES];
+
+	fprintf(out,
+		"drain plan: %lld VMs, %lld cannot move now; predicted %s in all, at most %s "
+		"of downtime\n",
+		(long long)reply_int(r, d, "vms"), (long long)reply_int(r, d, "declined"),
+		cli_human_ns(reply_num(r, d, "predicted_total_time_ms") * 1e6, t, sizeof(t)),
+		cli_human_ns(reply_num(r, d, "predicted_max_downtime_ms") * 1e6, dd, sizeof(dd)));
+	if (reply_len(moves))
+		fprintf(out, "  %-24s %-10s %-14s %9s %9s %10s\n", "VM", "DEST", "REMEDY", "TIME",
+			"DOWNTIME", "SENT");
+	for (size_t i = 0; i < reply_len(moves); i++) {
+		struct json_object *m = json_object_array_get_idx(moves, i);
+		struct json_object *p = reply_opt(m, "predicted");
+		char why[64], act[16];
+
+		fprintf(out, "  %-24s %-10s ", reply_str(r, m, "vm", vm, sizeof(vm)),
+			reply_str(r, m, "destination", dest, sizeof(dest)));
+		if (strcmp(reply_str(r, m, "action", act, sizeof(act)), "migrate") != 0 || !p ||
+		    !json_object_is_type(p, json_type_object)) {
+			fprintf(out, "cannot move: %s\n", reply_str(r, m, "why", why, sizeof(why)));
+			continue;
+		}
+		fprintf(out, "%-14s %9s %9s %10s\n", reply_str(r, m, "remedy", rem, sizeof(rem)),
+			cli_human_ns(reply_num(r, p, "total_time_ms") * 1e6, t, sizeof(t)),
+			cli_human_ns(reply_num(r, p, "downtime_ms") * 1e6, dd, sizeof(dd)),
+			cli_human_bytes(reply_num(r, p, "bytes"), b, sizeof(b)));
+	}
+	if (reply_bool(r, r->obj, "dry_run"))
+		fprintf(out, "dry run: nothing moves, the host is %sdraining\n",
+			reply_bool(r, r->obj, "draining") ? "" : "not ");
+	else
+		fprintf(out, "draining: the VMs leave one by one, cheapest first; incoming VMs are "
+			     "refused; 'host undrain' ends it\n");
+}
+
+int do_host_drain(int argc, char **argv)
+{
+	struct json_object *req = reply_request("host drain");
+	struct reply r;
+	int err;
+
+	if (!req) {
+		p_err("out of memory");
+		return -1;
+	}
+	while (argc > 0) {
+		if (strcmp(*argv, "dry-run") != 0 && strcmp(*argv, "--dry-run") != 0) {
+			json_object_put(req);
+			return BAD_ARG();
+		}
+		json_object_object_add(req, "dry_run", json_object_new_boolean(1));
+		NEXT_ARG();
+	}
+	if (reply_call(&r, req))
+		return -1;
+	err = reply_show(&r, show_drain);
+	reply_free(&r);
+	return err ? -1 : 0;
+}
+
+static void show_undrain(FILE *out, struct reply *r)
+{
+	(void)reply_bool(r, r->obj, "draining");
+	fprintf(out, "not draining: this host takes VMs again\n");
+}
+
+int do_host_undrain(int argc, char **argv)
+{
+	struct reply r;
+	int err;
+
+	if (argc > 0)
+		return BAD_ARG();
+	if (reply_call(&r, reply_request("host undrain")))
+		return -1;
+	err = reply_show(&r, show_undrain);
+	reply_free(&r);
+	return err ? -1 : 0;
+}

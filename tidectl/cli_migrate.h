@@ -7,5 +7,8 @@
 #define TIDE_CLI_MIGRATE_H
 
 int do_migrate(int argc, char **argv);
+/* `tidectl host drain [dry-run]`, `tidectl host undrain` */
+int do_host_drain(int argc, char **argv);
+int do_host_undrain(int argc, char **argv);
 
 #endif /* TIDE_CLI_MIGRATE_H */

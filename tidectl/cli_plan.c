@@ -71,12 +71,75 @@ static const char *curve_str(struct reply *r, struct json_object *m, char *buf, 
 	return buf;
 }
 
+/* One planner move or rejection: "v1 -> h2 (downtime remedy, 300 ms limit): 5.1 s, ..." */
+static void decision_move(FILE *out, struct reply *r, struct json_object *m, bool chosen)
+{
+	struct json_object *p = reply_opt(m, "predicted");
+	char vm[NAME_BYTES], dest[NAME_BYTES], why[64], t[COL], d[COL], b[CLI_HUMAN_BYTES];
+
+	fprintf(out, "  %-9s %s -> %s",
+		chosen ? "move:" : "rejected:", reply_str(r, m, "vm", vm, sizeof(vm)),
+		reply_str(r, m, "destination", dest, sizeof(dest)));
+	if (!chosen) {
+		fprintf(out, ": %s\n", reply_str(r, m, "why", why, sizeof(why)));
+		return;
+	}
+	fprintf(out, " (remedy %s, downtime limit %lld ms%s)",
+		reply_str(r, m, "remedy", why, sizeof(why)),
+		(long long)reply_int(r, m, "downtime_limit_ms"),
+		reply_bool(r, m, "auto_converge") ? ", auto-converge" : "");
+	if (p && json_object_is_type(p, json_type_object))
+		fprintf(out, ": predicted %s, %s down, %s sent",
+			ms_str(reply_num(r, p, "total_time_ms"), t, sizeof(t)),
+			ms_str(reply_num(r, p, "downtime_ms"), d, sizeof(d)),
+			cli_human_bytes(reply_num(r, p, "bytes"), b, sizeof(b)));
+	fputc('\n', out);
+}
+
+/* The control loop's decision, above the costs. */
+static void decision(FILE *out, struct reply *r)
+{
+	struct json_object *d = reply_opt(r->obj, "decision"), *moves, *rej;
+	char st[32], trig[32], sum[512], dur[COL];
+	size_t n_rej;
+
+	if (!d || !json_object_is_type(d, json_type_object))
+		return;
+	if (!reply_bool(r, d, "decided")) {
+		fprintf(out, "planner: no decision yet (the first tick is to come)\n\n");
+		return;
+	}
+	fprintf(out, "planner: %s%s%s, load %.2f (cpu %.2f, net %.2f, memory %.2f)",
+		reply_str(r, d, "state", st, sizeof(st)),
+		reply_bool(r, d, "dry_run") ? " [dry run: nothing moves]" : "",
+		reply_bool(r, d, "draining") ? " [draining]" : "", reply_num(r, d, "load_ratio"),
+		reply_num(r, d, "cpu_ratio"), reply_num(r, d, "net_ratio"),
+		reply_num(r, d, "mem_ratio"));
+	reply_str(r, d, "trigger", trig, sizeof(trig));
+	if (trig[0] && strcmp(trig, "-") != 0)
+		fprintf(out, ", past %s for %s", trig,
+			ms_str(reply_num(r, d, "state_for_ms"), dur, sizeof(dur)));
+	fprintf(out, "\n  %s\n", reply_str(r, d, "summary", sum, sizeof(sum)));
+	moves = reply_array(r, d, "moves");
+	for (size_t i = 0; i < reply_len(moves); i++)
+		decision_move(out, r, json_object_array_get_idx(moves, i), true);
+	rej = reply_array(r, d, "rejected");
+	n_rej = reply_len(rej);
+	for (size_t i = 0; i < n_rej; i++)
+		decision_move(out, r, json_object_array_get_idx(rej, i), false);
+	if ((size_t)reply_int(r, d, "rejected_total") > n_rej)
+		fprintf(out, "  ... and %lld more rejected\n",
+			(long long)reply_int(r, d, "rejected_total") - (long long)n_rej);
+	fputc('\n', out);
+}
+
 void cli_show_plan(FILE *out, struct reply *r)
 {
 	struct json_object *moves = reply_array(r, r->obj, "moves");
 	char vm[NAME_BYTES], dest[NAME_BYTES], t[COL], d[COL], b[CLI_HUMAN_BYTES], c[COL];
 	size_t n = reply_len(moves), nc;
 
+	decision(out, r);
 	if (!n) {
 		fprintf(out, "no VMs\n");
 		return;

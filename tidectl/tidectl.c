@@ -299,21 +299,30 @@ static int do_host_help(int argc, char **argv)
 	fprintf(cli.out,
 		"Usage: %1$s [OPTIONS] host show\n"
 		"       %1$s [OPTIONS] host admissions\n"
+		"       %1$s [OPTIONS] host drain [dry-run]\n"
+		"       %1$s [OPTIONS] host undrain\n"
 		"       %1$s host help\n"
 		"\n"
 		"       show      this host: CPUs, memory, load, the VMs' sums, which\n"
 		"                 collectors run, what collecting costs, libvirt.\n"
 		"       admissions\n"
 		"                 incoming migrations: the reservations held for VMs on\n"
-		"                 their way here, what was admitted and refused, the room.\n",
+		"                 their way here, what was admitted and refused, the room.\n"
+		"       drain     maintenance: print the evacuation plan (each VM's\n"
+		"                 destination and predicted time, downtime and bytes,\n"
+		"                 and the VMs that cannot move, with why), then empty\n"
+		"                 the host cheapest first and refuse incoming VMs.\n"
+		"                 dry-run: print the plan only.\n"
+		"       undrain   end the maintenance: take VMs again.\n",
 		cli.bin_name);
 	return 0;
 }
 
-static const struct cmd host_cmds[] = { { "show", do_host_show },
-					{ "admissions", do_host_admissions },
-					{ "help", do_host_help },
-					{ 0 } };
+static const struct cmd host_cmds[] = {
+	{ "show", do_host_show },   { "admissions", do_host_admissions },
+	{ "drain", do_host_drain }, { "undrain", do_host_undrain },
+	{ "help", do_host_help },   { 0 }
+};
 
 static int do_host(int argc, char **argv)
 {
@@ -504,6 +513,8 @@ static int do_help(int argc, char **argv)
 		"       host show this host: capacity, load, collectors, collection cost\n"
 		"       host admissions\n"
 		"                 incoming migrations admitted, refused, reserved\n"
+		"       host drain [dry-run] | undrain\n"
+		"                 maintenance: empty this host, cheapest VM first\n"
 		"       migration list | show ID\n"
 		"                 the migrations recorded: predicted against actual\n"
 		"       plan [NAME [HOST]]\n"
