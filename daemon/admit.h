@@ -21,6 +21,9 @@
  *             "capacity": {...}|null, "capacity_error", counters}
  * Members in tidectl(8) (tidectl host admissions).
  *
+ * Reservations live in memory: after a restart of tided, a VM still on its
+ * way here is counted once the inventory sees it (its memory as a VM's).
+ *
  * Loop thread only.
  */
 #ifndef TIDE_ADMIT_H

@@ -141,7 +141,15 @@ done
 counts=$(admissions '"%d %d %d %d" % (d["admitted"], d["refused"], d["released"]["running"], sum(1 for r in d["reservations"] if r["state"] == "reserved"))')
 [ "$counts" = "1 1 1 0" ] ||
 	fail "h3's tided counts admitted, refused, released (running), still reserved = $counts, not 1 1 1 0"
-log "h3's tided: 1 admitted, 1 refused, the reservation released when $won ran there"
+# released on arrival, not when the incoming QEMU started: after the
+# migration record closed (Resumed/Migrated), in h3's log
+tlog=$RESULTS/$T_NAME.h3-tided.log
+cp /var/tmp/tide-testbed/h3/tided.log "$tlog"
+done_at=$(grep -n "migration [0-9]*: domain '$won' from .* completed" "$tlog" | head -1 | cut -d: -f1)
+rel_at=$(grep -n "admission: VM '$won' .* runs here: reservation .* released" "$tlog" | head -1 | cut -d: -f1)
+[ -n "$done_at" ] && [ -n "$rel_at" ] && [ "$rel_at" -gt "$done_at" ] ||
+	fail "h3's tided released $won's reservation at line ${rel_at:-none} of its log, not after the migration completed (line ${done_at:-none}); see $tlog"
+log "h3's tided: 1 admitted, 1 refused, the reservation released when $won ran there (after its migration completed)"
 tb tidectl h3 host admissions | sed 's/^/    /'
 
 log "2: negative control: h3's tided stopped, the hook admits (admission_when_unreachable default)"
