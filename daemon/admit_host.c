@@ -67,7 +67,9 @@ static int host_capacity(struct admit_capacity *out, char *why, size_t why_bytes
 	}
 	out->cpus = load.cpus;
 	out->cpu_used = load.load_ratio * load.cpus;
-	out->cpu_high_ratio = ADMIT_CPU_HIGH_DEFAULT;
+	/* the planner's ceiling: no VM is admitted that the planner would
+	 * have to move away again (no bounce) */
+	out->cpu_high_ratio = conf_get() ? conf_get()->plan_high : ADMIT_CPU_HIGH_DEFAULT;
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 
 #include <json-c/json.h>
 
+#include "admit.h"
 #include "conf.h"
 #include "ctl.h"
 #include "ctrl.h"
@@ -225,6 +226,7 @@ static int cmd_drain(struct json_object *req, struct json_object *reply, void *a
 	json_object_object_add(reply, "drain", d);
 	if (!dry && !cs.draining) {
 		cs.draining = true;
+		admit_set_draining(true);
 		log_notice("host drain: emptying this host, %u VMs (%u cannot move now), predicted "
 			   "%llu ms in all; incoming VMs are refused",
 			   n, declined, (unsigned long long)total_ms);
@@ -245,6 +247,7 @@ static int cmd_undrain(struct json_object *req, struct json_object *reply, void 
 	if (cs.draining)
 		log_notice("host undrain: this host takes VMs again and keeps the ones it has");
 	cs.draining = false;
+	admit_set_draining(false);
 	json_object_object_add(reply, "draining", json_object_new_boolean(false));
 	return 0;
 }

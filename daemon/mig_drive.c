@@ -84,6 +84,7 @@ struct migrate_job {
 	uint32_t bandwidth_mib_s, downtime_ms;
 	bool auto_converge, postcopy;
 	double cpus_expected;
+	char source[64];	  /* this host's name, for the destination's log */
 	char note[MIG_ERR_BYTES]; /* what did not work on the way, not fatal */
 };
 
@@ -100,9 +101,10 @@ static int migrate_run(virConnectPtr conn, void *arg)
 	if (err)
 		return err;
 	if (j->cpus_expected >= 0) {
-		char xml[96];
+		char xml[160];
 
-		snprintf(xml, sizeof(xml), "<move cpus='%.3f'/>", j->cpus_expected);
+		snprintf(xml, sizeof(xml), "<move cpus='%.3f' source='%s'/>", j->cpus_expected,
+			 j->source);
 		if (virt_domain_set_metadata(dom, xml, "tide", DRIVE_METADATA_URI))
 			snprintf(j->note, sizeof(j->note), "%s", virt_last_error());
 	}
@@ -235,6 +237,14 @@ static void on_state(struct vconn *vc, bool up, void *arg)
 	j->auto_converge = d->auto_converge;
 	j->postcopy = d->postcopy;
 	j->cpus_expected = d->cpus_expected;
+	if (gethostname(j->source, sizeof(j->source)) || !j->source[0])
+		snprintf(j->source, sizeof(j->source), "unknown");
+	j->source[sizeof(j->source) - 1] = '\0';
+	/* a name the hook accepts: letters, digits, '-', '_', '.' */
+	for (char *p = j->source; *p; p++)
+		if (!(*p == '-' || *p == '_' || *p == '.' || (*p >= '0' && *p <= '9') ||
+		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			*p = '_';
 	if (vconn_call(vc, &migrate_call, j)) {
 		free(j);
 		fail_before_call(d, "cannot submit the migration to libvirt");

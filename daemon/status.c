@@ -13,6 +13,7 @@
 #include "lag.h"
 #include "peer.h"
 #include "sources.h"
+#include "admit.h"
 #include "react.h"
 #include "status.h"
 #include "store.h"
@@ -67,6 +68,7 @@ int status_fill(struct json_object *reply)
 			ADD(reply, "hooks", h);
 		}
 	}
+	admit_fill_json(reply);
 	peers = json_object_new_array();
 	for (size_t i = 0; peers && i < c->n_peers; i++) {
 		struct json_object *p = json_object_new_object();

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admit.h"
 #include "conf.h"
 #include "ctrl.h"
 #include "dirty.h"
@@ -198,6 +199,7 @@ int textfile_build(struct prom *p)
 	vm_gauge(p, "tide_vm_vcpus", "vCPUs of the VM.", false);
 	mig_fill_prom(p);
 	react_fill_prom(p);
+	admit_fill_prom(p);
 	ctrl_fill_prom(p);
 	dirty_gauge(p, "tide_vm_dirty_rate_bytes_per_second",
 		    "Rate the VM dirties memory: distinct bytes written in the shortest window "
