@@ -282,10 +282,11 @@ void ctrl_fill_prom(struct prom *p)
 
 	if (!cs.inited || !cs.have_last)
 		return;
-	prom_family(p, "tide_host_load_ratio", "gauge",
-		    "This host's smoothed load: the largest of CPU, network and memory over "
-		    "capacity.");
-	prom_sample(p, "tide_host_load_ratio", NULL, 0, cs.last.load_ratio);
+	prom_family(p, "tide_planner_load_ratio", "gauge",
+		    "This host's load as the planner compares it with plan_high and plan_low: the "
+		    "largest of CPU (with run-queue wait), network and memory over capacity, "
+		    "smoothed.");
+	prom_sample(p, "tide_planner_load_ratio", NULL, 0, cs.last.load_ratio);
 	prom_family(p, "tide_host_state", "gauge", "The planner's state of this host (1: in it).");
 	for (size_t i = 0; i < ARRAY_SIZE(states); i++) {
 		struct prom_label l[] = { { "state", plan_host_state_name(states[i]) } };

@@ -33,7 +33,7 @@ void ctrl_reconfigure(void);
 
 /* The last decision, as "decision" in obj (tidectl plan). */
 void ctrl_fill_json(struct json_object *obj);
-/* tide_host_load_ratio, tide_host_state, tide_planner_decisions_total. */
+/* tide_planner_load_ratio, tide_host_state, tide_planner_decisions_total. */
 void ctrl_fill_prom(struct prom *p);
 /* This host is being emptied (it refuses incoming VMs). */
 bool ctrl_draining(void);

@@ -23,7 +23,7 @@ peers = ( { name = "h2"; uri = "$(tb uri h2)"; cpus = 1; memory_mib = 4096; } );
 host_memory_mib = 4096;
 peer_poll_ms = 1000;
 plan_hold_up_ms = 1000;
-plan_ewma_ms = 1000;
+plan_ewma_ms = 500;
 plan_cooldown_ms = 60000;
 plan_dry_run = true;
 CONF
@@ -95,7 +95,7 @@ for i in $(seq 100); do
 	sleep 0.2
 done
 [ -n "$t_start" ] || fail "no migration started within 20 s of the load step"
-log "reaction: the first migration started $((t_start - t0)) ms after the load step (tick 1 s, hold 1 s, EWMA 1 s)"
+log "reaction: the first migration started $((t_start - t0)) ms after the load step (tick 1 s, hold 1 s, EWMA 0.5 s)"
 for i in $(seq 150); do
 	res=$(tb tidectl h1 -j migration list | jq_py 'import json,sys; print(json.load(sys.stdin)["migrations"][0]["result"])')
 	[ "$res" != running ] && break
