@@ -132,6 +132,20 @@ static struct json_object *vm_json(const struct store_vm *vm, uint32_t window_ms
 	ADD_U64(o, "vcpus_max", d->vcpus_max);
 	ADD_U64(o, "memory_bytes", d->memory_bytes);
 	ADD_U64(o, "current_memory_bytes", d->current_memory_bytes);
+	{
+		struct json_object *pol = json_object_new_object();
+
+		if (pol) {
+			ADD(pol, "pinned", json_object_new_boolean(d->policy.pinned));
+			ADD(pol, "max_downtime_ms",
+			    d->policy.max_downtime_ms ?
+				    json_object_new_int64(d->policy.max_downtime_ms) :
+				    NULL);
+			ADD(pol, "priority", json_object_new_int64(d->policy.priority));
+			ADD(pol, "error", json_object_new_string(d->policy.error));
+			ADD(o, "policy", pol);
+		}
+	}
 	ADD_U64(o, "tracked_ns", store_vm_tracked_ns(vm));
 	ADD_U64(o, "interval_ns", r.interval_ns);
 	add_series(o, SERIES_THREAD, vm, SERIES_VM, 0, window_ms);

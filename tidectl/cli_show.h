@@ -23,6 +23,8 @@
 #define CLI_HUMAN_BYTES 32
 /* a domain or host name as printed */
 #define NAME_BYTES 256
+/* the widest a name column gets */
+#define NAME_COL_MAX 32
 
 /* "512 B", "1.2 KiB", "128 MiB", "23.5 GiB" */
 const char *cli_human_bytes(double bytes, char *buf, size_t n);
