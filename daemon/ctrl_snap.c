@@ -301,7 +301,11 @@ int ctrl_snap_build(struct ctrl_snap *snap, const struct plan_opts *o, bool pred
 		v->memory_bytes = d->memory_bytes;
 		v->vcpus = d->vcpus;
 		v->pinned = d->policy.pinned;
-		v->max_downtime_ms = d->policy.max_downtime_ms;
+		/* the VM's own maximum, else what the driver escalates to: the
+		 * planner's downtime remedy never goes past what the driver allows */
+		v->max_downtime_ms = d->policy.max_downtime_ms ?
+					     d->policy.max_downtime_ms :
+					     (conf_get() ? conf_get()->migration_max_downtime_ms : 0);
 		v->priority = d->policy.priority;
 		v->migrating = mig_running(d->uuid);
 		v->pred = snap->pred + (size_t)snap->s.n_vms * nh;
