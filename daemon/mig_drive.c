@@ -165,6 +165,8 @@ static void migrate_done(int result, const char *err, void *arg)
 	if (!mig_st.inited || j->gen != mig_st.gen)
 		return;
 	d->call_done = true;
+	/* first: a pending close keeps d alive through the record's end */
+	close_later(d);
 	if (j->note[0])
 		log_warn("migration %llu: %s; the destination admits it by its vCPUs",
 			 (unsigned long long)d->id, j->note);
@@ -185,7 +187,6 @@ static void migrate_done(int result, const char *err, void *arg)
 			mig_save();
 		}
 	}
-	close_later(d);
 }
 
 static void migrate_release(void *arg)
@@ -204,9 +205,9 @@ static void fail_before_call(struct mig_drive *d, const char *why)
 {
 	snprintf(d->call_err, sizeof(d->call_err), "%s", why);
 	d->call_done = true;
+	close_later(d); /* first: it keeps d alive through the record's end */
 	if (d->act)
 		mig_act_end(d->act, MIG_FAILED, NULL, why);
-	close_later(d);
 }
 
 static void on_state(struct vconn *vc, bool up, void *arg)
