@@ -346,7 +346,7 @@ static int peer_capacity(const struct ctx *x, const config_setting_t *f, struct 
 	char got[QUOTE_MAX_BYTES + 16];
 	int type = config_setting_type(f);
 	bool cpus = strcmp(name, "cpus") == 0;
-	long long max = cpus ? 65536 : 1ll << 31, v = 0;
+	long long max = cpus ? 65536 : 1LL << 31, v = 0;
 
 	if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
 		v = config_setting_get_int64(f);

@@ -241,7 +241,7 @@ static void parse_policy(const xmlNode *root, struct vm_policy *p)
 			continue;
 		if (!attr_of(n, "pinned", pinned, sizeof(pinned)))
 			pinned[0] = '?';
-		if (pinned[0] && strcmp(pinned, "yes") && strcmp(pinned, "no")) {
+		if (pinned[0] && strcmp(pinned, "yes") != 0 && strcmp(pinned, "no") != 0) {
 			snprintf(p->error, sizeof(p->error),
 				 "pinned='%.15s' is neither 'yes' nor 'no'", pinned);
 			goto bad;
