@@ -6,7 +6,7 @@
 HOOK_SRCS := hooks/qemu_hook.c hooks/qemu_hook_xml.c
 HOOK_BIN := $(BUILD)/tide-qemu-hook
 HOOK_CFLAGS := -Ihooks -Itidectl -Idaemon
-HOOK_OBJS := $(BUILD)/obj/tidectl/ctl_client.o $(TIDECTL_SHARED_OBJS)
+HOOK_OBJS := $(BUILD)/obj/tidectl/ctl_client.o $(BUILD)/obj/xmlu.o $(TIDECTL_SHARED_OBJS)
 HOOK_LDLIBS := $(shell $(PKG_CONFIG) --libs json-c libconfig libxml-2.0 2>/dev/null)
 
 $(HOOK_BIN): $(HOOK_SRCS) $(wildcard hooks/*.h) $(HOOK_OBJS) $(TIDECTL_HDRS) $(VERSION_STAMP)

@@ -22,6 +22,8 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "xmlu.h"
+
 #include "inv.h"
 #include "procfs.h"
 #include "util.h"
@@ -42,111 +44,14 @@ static int xml_fail(char *err, size_t n, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static bool is_elem(const xmlNode *n, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name);
-}
-
-static const xmlNode *child(const xmlNode *parent, const char *name)
-{
-	for (const xmlNode *n = parent->children; n; n = n->next)
-		if (is_elem(n, name))
-			return n;
-	return NULL;
-}
-
-/* text of a node, trimmed, into buf; false if it does not fit */
-static bool text_of(const xmlNode *n, char *buf, size_t len)
-{
-	xmlChar *t = xmlNodeGetContent(n);
-	const char *s = t ? (const char *)t : "";
-	size_t l;
-	bool ok;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	l = strlen(s);
-	while (l && isspace((unsigned char)s[l - 1]))
-		l--;
-	ok = l < len;
-	if (ok) {
-		memcpy(buf, s, l);
-		buf[l] = '\0';
-	}
-	xmlFree(t);
-	return ok;
-}
-
-/* attribute into buf ("" if absent); false if it does not fit */
-static bool attr_of(const xmlNode *n, const char *name, char *buf, size_t len)
-{
-	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-	bool ok = true;
-
-	buf[0] = '\0';
-	if (v) {
-		ok = strlen((const char *)v) < len;
-		if (ok)
-			strcpy(buf, (const char *)v);
-		xmlFree(v);
-	}
-	return ok;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-/* libvirt's memory units (virScaleInteger): b, KB, k/KiB, MB, M/MiB, ... */
-static int unit_scale(const char *unit, uint64_t *scale)
-{
-	static const struct {
-		const char *name;
-		uint64_t scale;
-	} units[] = {
-		{ "b", 1 },	     { "bytes", 1 },	    { "KB", 1000ull },
-		{ "k", 1ull << 10 }, { "KiB", 1ull << 10 }, { "MB", 1000000ull },
-		{ "M", 1ull << 20 }, { "MiB", 1ull << 20 }, { "GB", 1000000000ull },
-		{ "G", 1ull << 30 }, { "GiB", 1ull << 30 }, { "TB", 1000000000000ull },
-		{ "T", 1ull << 40 }, { "TiB", 1ull << 40 }, { "PB", 1000000000000000ull },
-		{ "P", 1ull << 50 }, { "PiB", 1ull << 50 }, { "EB", 1000000000000000000ull },
-		{ "E", 1ull << 60 }, { "EiB", 1ull << 60 },
-	};
-
-	if (!*unit) {
-		*scale = 1024; /* libvirt's default: KiB */
-		return 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-		/* libvirt takes the single letters in either case */
-		if (strcmp(unit, units[i].name) == 0 ||
-		    (strlen(units[i].name) == 1 && strcasecmp(unit, units[i].name) == 0)) {
-			*scale = units[i].scale;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 static int parse_memory(const xmlNode *n, const char *what, uint64_t *out, char *err, size_t len)
 {
 	char text[32], unit[16];
 	uint64_t v, scale;
 
-	if (!text_of(n, text, sizeof(text)) || parse_u64(text, &v))
+	if (!xmlu_text(n, text, sizeof(text)) || xmlu_parse_u64(text, &v))
 		return xml_fail(err, len, "<%s> is not a number of bytes", what);
-	if (!attr_of(n, "unit", unit, sizeof(unit)) || unit_scale(unit, &scale))
+	if (!xmlu_attr(n, "unit", unit, sizeof(unit)) || xmlu_unit_scale(unit, &scale))
 		return xml_fail(err, len, "<%s> has unit '%s', which libvirt does not have", what,
 				unit);
 	if (v > UINT64_MAX / scale)
@@ -175,7 +80,7 @@ static int parse_interfaces(const xmlNode *devices, struct vm_desc *d, char *err
 	uint32_t n = 0;
 
 	for (const xmlNode *i = devices->children; i; i = i->next)
-		n += is_elem(i, "interface");
+		n += xmlu_is_elem(i, "interface");
 	if (!n)
 		return 0;
 	d->taps = calloc(n, sizeof(*d->taps));
@@ -185,16 +90,16 @@ static int parse_interfaces(const xmlNode *devices, struct vm_desc *d, char *err
 		const xmlNode *target, *mac;
 		struct vm_tap *t = &d->taps[d->n_taps];
 
-		if (!is_elem(i, "interface"))
+		if (!xmlu_is_elem(i, "interface"))
 			continue;
-		target = child(i, "target");
+		target = xmlu_child(i, "target");
 		/* hostdev, vhost-user, ...: no host-side device to count on */
-		if (!target || !attr_of(target, "dev", t->ifname, sizeof(t->ifname)))
+		if (!target || !xmlu_attr(target, "dev", t->ifname, sizeof(t->ifname)))
 			continue;
 		if (!t->ifname[0])
 			continue;
-		mac = child(i, "mac");
-		if (mac && !attr_of(mac, "address", t->mac, sizeof(t->mac)))
+		mac = xmlu_child(i, "mac");
+		if (mac && !xmlu_attr(mac, "address", t->mac, sizeof(t->mac)))
 			t->mac[0] = '\0';
 		d->n_taps++;
 	}
@@ -208,7 +113,7 @@ static bool policy_int(const xmlNode *n, const char *name, long long min, long l
 	char buf[32], *end;
 	long long v;
 
-	if (!attr_of(n, name, buf, sizeof(buf))) {
+	if (!xmlu_attr(n, name, buf, sizeof(buf))) {
 		snprintf(p->error, sizeof(p->error), "%s is too long", name);
 		return false;
 	}
@@ -228,7 +133,7 @@ static bool policy_int(const xmlNode *n, const char *name, long long min, long l
 /* <metadata><tide:policy .../></metadata>: a bad one is ignored, with why. */
 static void parse_policy(const xmlNode *root, struct vm_policy *p)
 {
-	const xmlNode *md = child(root, "metadata");
+	const xmlNode *md = xmlu_child(root, "metadata");
 	long long max_dt = 0, prio = 0;
 	char pinned[16];
 
@@ -236,10 +141,10 @@ static void parse_policy(const xmlNode *root, struct vm_policy *p)
 	if (!md)
 		return;
 	for (const xmlNode *n = md->children; n; n = n->next) {
-		if (!is_elem(n, "policy") || !n->ns || !n->ns->href ||
+		if (!xmlu_is_elem(n, "policy") || !n->ns || !n->ns->href ||
 		    strcmp((const char *)n->ns->href, VM_POLICY_NS) != 0)
 			continue;
-		if (!attr_of(n, "pinned", pinned, sizeof(pinned)))
+		if (!xmlu_attr(n, "pinned", pinned, sizeof(pinned)))
 			pinned[0] = '?';
 		if (pinned[0] && strcmp(pinned, "yes") != 0 && strcmp(pinned, "no") != 0) {
 			snprintf(p->error, sizeof(p->error),
@@ -300,20 +205,20 @@ int inv_parse_domain_xml(const char *xml, struct vm_desc *d, char *err, size_t l
 		goto cleanup;
 	}
 	root = xmlDocGetRootElement(doc);
-	if (!root || !is_elem(root, "domain")) {
+	if (!root || !xmlu_is_elem(root, "domain")) {
 		ret = xml_fail(err, len, "domain XML has root <%s>, not <domain>",
 			       root ? (const char *)root->name : "");
 		goto cleanup;
 	}
 
-	n = child(root, "uuid");
-	if (!n || !text_of(n, out.uuid, sizeof(out.uuid)) || !uuid_ok(out.uuid)) {
+	n = xmlu_child(root, "uuid");
+	if (!n || !xmlu_text(n, out.uuid, sizeof(out.uuid)) || !uuid_ok(out.uuid)) {
 		ret = xml_fail(err, len, "domain XML has no valid <uuid>");
 		goto cleanup;
 	}
 	for (char *p = out.uuid; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	n = child(root, "name");
+	n = xmlu_child(root, "name");
 	name = n ? xmlNodeGetContent(n) : NULL;
 	if (!name || !*name) {
 		xmlFree(name);
@@ -327,28 +232,28 @@ int inv_parse_domain_xml(const char *xml, struct vm_desc *d, char *err, size_t l
 		goto cleanup;
 	}
 
-	n = child(root, "memory");
+	n = xmlu_child(root, "memory");
 	if (n && (ret = parse_memory(n, "memory", &out.memory_bytes, err, len)))
 		goto cleanup;
-	n = child(root, "currentMemory");
+	n = xmlu_child(root, "currentMemory");
 	if (n && (ret = parse_memory(n, "currentMemory", &out.current_memory_bytes, err, len)))
 		goto cleanup;
 	if (!out.current_memory_bytes)
 		out.current_memory_bytes = out.memory_bytes;
 
-	n = child(root, "vcpu");
+	n = xmlu_child(root, "vcpu");
 	out.vcpus = out.vcpus_max = 1;
 	if (n) {
-		if (!text_of(n, vcpu_text, sizeof(vcpu_text)) || parse_u64(vcpu_text, &v) ||
+		if (!xmlu_text(n, vcpu_text, sizeof(vcpu_text)) || xmlu_parse_u64(vcpu_text, &v) ||
 		    v == 0 || v > 16384) {
 			ret = xml_fail(err, len, "<vcpu> is not a number of vCPUs");
 			goto cleanup;
 		}
 		out.vcpus = out.vcpus_max = (uint32_t)v;
-		if (!attr_of(n, "current", current, sizeof(current)))
+		if (!xmlu_attr(n, "current", current, sizeof(current)))
 			current[0] = 'x';
 		if (current[0]) {
-			if (parse_u64(current, &v) || v == 0 || v > out.vcpus_max) {
+			if (xmlu_parse_u64(current, &v) || v == 0 || v > out.vcpus_max) {
 				ret = xml_fail(err, len,
 					       "<vcpu current='%s'> is not a number of "
 					       "vCPUs up to %u",
@@ -359,7 +264,7 @@ int inv_parse_domain_xml(const char *xml, struct vm_desc *d, char *err, size_t l
 		}
 	}
 
-	n = child(root, "devices");
+	n = xmlu_child(root, "devices");
 	if (n && (ret = parse_interfaces(n, &out, err, len)))
 		goto cleanup;
 	parse_policy(root, &out.policy);
