@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "conf.h"
 #include "ctl.h"
 #include "model.h"
 #include "predict.h"
@@ -179,6 +180,13 @@ int mig_cmd_migrate(struct json_object *req, struct json_object *reply, void *ar
 		return ret;
 	if (!vm || !dest)
 		return ctl_error(reply, -EINVAL, "'migrate' needs 'vm' and 'dest'");
+	/* the planner's own limit holds for a migration asked by hand too */
+	if (!predict_only && conf_get() && mig_driven() >= conf_get()->plan_max_outgoing)
+		return ctl_error(reply, -EBUSY,
+				 "%u migration%s already leave%s this host (plan_max_outgoing %u): "
+				 "try again when it ends ('migration list')",
+				 mig_driven(), mig_driven() == 1 ? "" : "s", mig_driven() == 1 ? "s" : "",
+				 conf_get()->plan_max_outgoing);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
