@@ -68,6 +68,15 @@ print("record %d: %d ms, downtime %d ms, %d bytes, %d iterations, %d passes (%d 
 check=${check//%d << 20/$BANDWIDTH_MIBS << 20}
 msg=$(jq_py "$check" "$list" "$vt" "$vd" "$vr" "$vm") || fail "$msg (list in $RESULTS/$T_NAME.list.json)"
 log "$msg"
+# negative control: the same comparison must catch a record 1 ms off libvirt's
+# downtime, and one iteration short
+for tamper in 'a["downtime_ms"] += 1' 'a["iterations"] -= 1'; do
+	bad=$(jq_py 'import json,sys; l=json.loads(sys.argv[1]); a=l["migrations"][0]["actual"]; exec(sys.argv[2]); print(json.dumps(l))' "$list" "$tamper")
+	if out=$(jq_py "$check" "$bad" "$vt" "$vd" "$vr" "$vm"); then
+		fail "the record check passed a tampered record ($tamper): $out"
+	fi
+	log "negative control: a tampered record ($tamper) is caught: $out"
+done
 tb tidectl h1 migration list >"$RESULTS/$T_NAME.list.txt" || fail "plain migration list failed"
 cat "$RESULTS/$T_NAME.list.txt" | sed 's/^/    /'
 tb tidectl h1 migration show 1 >"$RESULTS/$T_NAME.show.txt" || fail "migration show 1 failed"
