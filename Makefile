@@ -23,6 +23,7 @@ include Kbuild-helpers/bpftests.mk
 include Kbuild-helpers/unit.mk
 include Kbuild-helpers/tests.mk
 include Kbuild-helpers/lint.mk
+include Kbuild-helpers/fuzz.mk
 # after lint.mk: it adds the hook to the format and lint checks
 include Kbuild-helpers/hooks.mk
 

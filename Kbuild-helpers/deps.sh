@@ -14,7 +14,8 @@ BUILD_PKGS=(clang llvm gcc make pkg-config bpftool libelf-dev zlib1g-dev
 TEST_PKGS=(iproute2 busybox-static cpio gzip kmod procps psmisc util-linux
 	prometheus python3 python3-matplotlib)
 # make format-check, make lint, make compile_commands.json (lint.mk)
-DEV_PKGS=(clang-format clang-tidy cppcheck bear)
+# libFuzzer's runtime for the fuzz targets (fuzz.mk): clang does not pull it
+DEV_PKGS=(clang-format clang-tidy cppcheck bear libclang-rt-14-dev)
 BPO_PKGS=(libbpf-dev libbpf1 qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
 	libvirt-clients libvirt-dev)
 

@@ -21,7 +21,7 @@ CPPCHECK ?= cppcheck
 BEAR ?= bear
 
 FORMAT_SRCS := $(wildcard daemon/*.[ch] tidectl/*.[ch] bpf/*.c include/*.h \
-	tests/unit/*.[ch] tests/bench/*.c)
+	tests/unit/*.[ch] tests/bench/*.c tests/fuzz/*.c)
 
 .PHONY: format-check lint compile_commands.json
 

@@ -13,6 +13,7 @@ check: deps
 	$(Q)$(MAKE) lint
 	$(Q)$(MAKE) check-unit
 	$(Q)$(MAKE) SAN=1 check-unit
+	$(Q)$(MAKE) check-fuzz
 	$(Q)$(MAKE) check-bpf
 	$(Q)$(MAKE) guest
 	$(Q)$(MAKE) check-integration
