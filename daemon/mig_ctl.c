@@ -185,8 +185,8 @@ int mig_cmd_migrate(struct json_object *req, struct json_object *reply, void *ar
 		return ctl_error(reply, -EBUSY,
 				 "%u migration%s already leave%s this host (plan_max_outgoing %u): "
 				 "try again when it ends ('migration list')",
-				 mig_driven(), mig_driven() == 1 ? "" : "s", mig_driven() == 1 ? "s" : "",
-				 conf_get()->plan_max_outgoing);
+				 mig_driven(), mig_driven() == 1 ? "" : "s",
+				 mig_driven() == 1 ? "s" : "", conf_get()->plan_max_outgoing);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
