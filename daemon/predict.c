@@ -18,7 +18,13 @@
  *   - downtime limit: the request's, else migration_downtime_limit_ms
  *     (libvirt leaves QEMU's 300 ms);
  *   - throughput ratio and switch-over overhead: the destination's
- *     calibration (model_calib.c, learned from finished migrations).
+ *     calibration (model_calib.c, learned from finished migrations);
+ *   - horizon: migration_timeout_ms, when shorter than the model's own
+ *     minute.  tided aborts a driven migration at that timeout, so one
+ *     that would converge only later does not converge: the planner must
+ *     not start it (to abort it, and start it again after the cooldown),
+ *     nor tidectl migrate unforced.  The minute stays the bound when the
+ *     timeout is longer: the model runs on the loop thread.
  * The textbook round model runs on the same input, beside it, so that a
  * reader can see where the two part.
  */
@@ -111,6 +117,8 @@ int predict_vm(const struct predict_req *req, struct predict_out *out, char *err
 	out->in.downtime_limit_ms = req->downtime_limit_ms ? req->downtime_limit_ms :
 							     c->migration_downtime_limit_ms;
 	out->in.auto_converge = req->auto_converge;
+	if (c->migration_timeout_ms < MODEL_DEFAULT_MAX_TIME_MS)
+		out->in.max_time_ms = c->migration_timeout_ms;
 	if (req->calib) {
 		model_calib_apply(req->calib, &out->in);
 	} else if (req->dest) {
@@ -207,6 +215,8 @@ void predict_fill_json(const struct predict_out *p, struct json_object *obj)
 		ADD_DBL(in, "throughput_ratio", p->in.throughput_ratio ? p->in.throughput_ratio : 1);
 		ADD_U64(in, "switchover_overhead_ms", p->in.switchover_overhead_ms);
 		ADD(in, "auto_converge", json_object_new_boolean(p->in.auto_converge));
+		ADD_U64(in, "max_time_ms",
+			p->in.max_time_ms ? p->in.max_time_ms : MODEL_DEFAULT_MAX_TIME_MS);
 		ADD(obj, "input", in);
 	}
 	if (curve) {

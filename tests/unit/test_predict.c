@@ -21,6 +21,7 @@
 #define MiB (1ull << 20)
 
 static char *dir;
+static char conf_text[1024];	       /* setup's tided.conf */
 static int curve_ret;		       /* what dirty_curve() answers */
 static uint64_t curve_rate, curve_wss; /* its sequential curve */
 
@@ -53,20 +54,20 @@ static const struct sources sources = { .cpu_mode = "tp_btf", .net_mode = "tcx",
 
 static int setup(void **state)
 {
-	char text[1024], *path;
+	char *path;
 
 	log_set_level(LOG_LEVEL_ERR);
 	dir = unit_mkdtemp("predict");
 	if (!dir)
 		return -1;
-	snprintf(text, sizeof(text),
+	snprintf(conf_text, sizeof(conf_text),
 		 "state_dir = \"%s\";\n"
 		 "migration_bandwidth_mib_s = 32;\n"
 		 "link_bandwidth_mib_s = 1024;\n"
 		 "peers = ( { name = \"h2\"; uri = \"qemu+tcp://10.0.0.2/system\"; },\n"
 		 "          { name = \"h3\"; uri = \"qemu+tcp://10.0.0.3/system\"; } );\n",
 		 dir);
-	path = unit_write_file(dir, "tided.conf", text);
+	path = unit_write_file(dir, "tided.conf", conf_text);
 	if (!path || conf_init(path))
 		return -1;
 	free(path);
@@ -252,6 +253,43 @@ static void test_plan_applies_destination_calibration(void **state)
 	json_object_put(r);
 }
 
+/* tided aborts a driven migration at migration_timeout_ms: a move that
+ * converges only later is predicted not to converge, and the input says
+ * how far the model looked. */
+static void test_plan_horizon_is_the_timeout(void **state)
+{
+	const char *req = "{\"cmd\": \"plan\", \"vm\": \"v1\", \"dest\": \"h2\","
+			  " \"auto_converge\": true}";
+	struct json_object *r;
+	char text[sizeof(conf_text) + 64];
+	int64_t total_ms;
+
+	/* 100 MiB/s over 64 MiB at 32 MiB/s: only throttling brings it home,
+	 * and that takes longer than round 0 alone */
+	curve_rate = 100 * MiB;
+	curve_wss = 64 * MiB;
+	r = call(req);
+	assert_null(error_of(r));
+	assert_true(json_object_get_boolean(get(move(r, 0), "converges")));
+	total_ms = json_object_get_int64(get(move(r, 0), "total_time_ms"));
+	assert_true(total_ms > 5000);
+	/* the default timeout (120 s) is beyond the model's own minute */
+	assert_int_equal(json_object_get_int64(get(get(move(r, 0), "input"), "max_time_ms")),
+			 MODEL_DEFAULT_MAX_TIME_MS);
+	json_object_put(r);
+
+	snprintf(text, sizeof(text), "%smigration_timeout_ms = %lld;\n", conf_text,
+		 (long long)total_ms - 1000);
+	free(unit_write_file(dir, "tided.conf", text));
+	assert_int_equal(conf_reload(), 0);
+	r = call(req);
+	assert_null(error_of(r));
+	assert_false(json_object_get_boolean(get(move(r, 0), "converges")));
+	assert_int_equal(json_object_get_int64(get(get(move(r, 0), "input"), "max_time_ms")),
+			 total_ms - 1000);
+	json_object_put(r);
+}
+
 static void expect_error(const char *req, const char *want)
 {
 	struct json_object *r = call(req);
@@ -335,6 +373,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plan_unmeasured_curve_said, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_applies_destination_calibration, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_plan_horizon_is_the_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_bad_input_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_printers_read_the_reply, setup, teardown),
 	};
